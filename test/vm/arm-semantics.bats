@@ -5,11 +5,11 @@
 # root with the module loaded.
 
 setup() {
-	[ -n "$FASTFORK_PROGS" ] || skip "FASTFORK_PROGS not set (not in the VM?)"
+	[ -n "$FF_PROGS" ] || skip "FF_PROGS not set (not in the VM?)"
 }
 
 scenario() {
-	run "$FASTFORK_PROGS/ff-arm" "$1"
+	run "$FF_PROGS/ff-arm" "$1"
 	echo "$output"
 	[ "$status" -eq 0 ]
 	# Every scenario must leave no thread armed behind.
@@ -65,8 +65,8 @@ scenario() {
 }
 
 @test "the sysfs stats match the ioctl after every scenario" {
-	"$FASTFORK_PROGS/ff-arm" all
-	run "$FASTFORK_PROGS/ff-stats"
+	"$FF_PROGS/ff-arm" all
+	run "$FF_PROGS/ff-stats"
 	for f in $(echo "$output" | awk '{ print $1 }'); do
 		[ "$(cat /sys/class/misc/fastfork/stats/$f)" = \
 		  "$(echo "$output" | awk -v f=$f '$1 == f { print $2 }')" ]

@@ -1,13 +1,13 @@
 #!/usr/bin/env bats
 # SPDX-License-Identifier: GPL-2.0
 # fastfork.ko: device node, ioctl ABI and sysfs, inside the VM (as root,
-# module loaded by /init; FASTFORK_PROGS and FASTFORK_KO from vm-run).
+# module loaded by /init; FF_PROGS and FF_KO from vm-run).
 
 SYSDEV=/sys/class/misc/fastfork
 FIELDS="arms forks_served arms_cleared_exec arms_cleared_exit arms_cleared_failed_clone armed_threads"
 
 setup() {
-	[ -n "$FASTFORK_PROGS" ] || skip "FASTFORK_PROGS not set (not in the VM?)"
+	[ -n "$FF_PROGS" ] || skip "FF_PROGS not set (not in the VM?)"
 	[ -e /dev/fastfork ] || {
 		echo "/dev/fastfork missing: is the module loaded?" >&2
 		return 1
@@ -17,7 +17,7 @@ setup() {
 # Reload the module with optional parameters; leaves it loaded.
 reload() {
 	rmmod fastfork
-	insmod "$FASTFORK_KO" "$@"
+	insmod "$FF_KO" "$@"
 }
 
 @test "the device node is a character device with mode 0600 by default" {
@@ -27,13 +27,13 @@ reload() {
 }
 
 @test "every ioctl returns what the ABI documents, errors included" {
-	run "$FASTFORK_PROGS/ff-abi"
+	run "$FF_PROGS/ff-abi"
 	echo "$output"
 	[ "$status" -eq 0 ]
 }
 
 @test "an unprivileged user cannot open the device" {
-	run "$FASTFORK_PROGS/ff-abi" denied
+	run "$FF_PROGS/ff-abi" denied
 	echo "$output"
 	[ "$status" -eq 0 ]
 }
@@ -50,7 +50,7 @@ reload() {
 }
 
 @test "sysfs stats equal the STATS ioctl" {
-	run "$FASTFORK_PROGS/ff-stats"
+	run "$FF_PROGS/ff-stats"
 	[ "$status" -eq 0 ]
 	for f in $FIELDS; do
 		want=$(echo "$output" | awk -v f=$f '$1 == f { print $2 }')
@@ -62,7 +62,7 @@ reload() {
 
 @test "sysfs counters follow an armed fork" {
 	before=$(cat $SYSDEV/stats/forks_served)
-	run "$FASTFORK_PROGS/ff-arm" fork
+	run "$FF_PROGS/ff-arm" fork
 	echo "$output"
 	[ "$status" -eq 0 ]
 	[ "$(cat $SYSDEV/stats/forks_served)" -eq $((before + 1)) ]
@@ -79,8 +79,8 @@ reload() {
 
 @test "an invalid mode parameter refuses to load with one clear message" {
 	rmmod fastfork
-	run insmod "$FASTFORK_KO" mode=01777
-	insmod "$FASTFORK_KO"
+	run insmod "$FF_KO" mode=01777
+	insmod "$FF_KO"
 	[ "$status" -ne 0 ]
 	dmesg | grep -q "fastfork: invalid mode=01777"
 }
@@ -88,7 +88,7 @@ reload() {
 @test "the module unloads while a thread is armed and frees its arm" {
 	# ff-arm hold arms, closes the device (an open fd would pin the
 	# module) and sleeps until killed.
-	"$FASTFORK_PROGS/ff-arm" hold >"$BATS_TEST_TMPDIR/hold" &
+	"$FF_PROGS/ff-arm" hold >"$BATS_TEST_TMPDIR/hold" &
 	holder=$!
 	for _ in $(seq 50); do
 		grep -q armed "$BATS_TEST_TMPDIR/hold" && break
@@ -99,25 +99,25 @@ reload() {
 	rmmod fastfork
 	kill $holder
 	wait $holder || true
-	insmod "$FASTFORK_KO"
+	insmod "$FF_KO"
 	dmesg | grep -q "fastfork: dropped 1 arm"
 	[ "$(cat $SYSDEV/stats/armed_threads)" = 0 ]
 }
 
 @test "the module unloads and reloads cleanly while threads arm and fork" {
 	dmesg -c >/dev/null
-	"$FASTFORK_PROGS/ff-arm" churn 8 &
+	"$FF_PROGS/ff-arm" churn 8 &
 	churner=$!
 	cycles=0
 	for _ in $(seq 10); do
 		sleep 0.3
 		# EBUSY while a churn thread holds the device open is fine.
 		rmmod fastfork 2>/dev/null || continue
-		insmod "$FASTFORK_KO"
+		insmod "$FF_KO"
 		cycles=$((cycles + 1))
 	done
 	wait $churner
-	[ -c /dev/fastfork ] || insmod "$FASTFORK_KO"
+	[ -c /dev/fastfork ] || insmod "$FF_KO"
 	echo "$cycles unload/reload cycles"
 	[ "$cycles" -gt 0 ]
 	run dmesg
@@ -128,7 +128,7 @@ reload() {
 @test "load and unload leave no kernel warning in dmesg" {
 	dmesg -c >/dev/null
 	reload
-	"$FASTFORK_PROGS/ff-arm" all
+	"$FF_PROGS/ff-arm" all
 	reload
 	run dmesg
 	echo "$output"
