@@ -26,6 +26,17 @@
 #include "fastfork.h"
 #include "hook.h"
 
+/*
+ * The hooked call's registers, or NULL when no thread is armed (the
+ * common case, one atomic read) or ftrace saved no full pt_regs.
+ */
+static struct pt_regs *notrace ff_armed_call_regs(struct ftrace_regs *fregs)
+{
+	if (!ff_any_armed())
+		return NULL;
+	return ff_ftrace_regs(fregs);
+}
+
 /* pid_t kernel_clone(struct kernel_clone_args *args) */
 static void notrace ff_kernel_clone_entry(unsigned long ip,
 					  unsigned long parent_ip,
@@ -33,11 +44,8 @@ static void notrace ff_kernel_clone_entry(unsigned long ip,
 					  struct ftrace_regs *fregs)
 {
 	const struct kernel_clone_args *args;
-	struct pt_regs *regs;
+	struct pt_regs *regs = ff_armed_call_regs(fregs);
 
-	if (!ff_any_armed())
-		return;
-	regs = ff_ftrace_regs(fregs);
 	if (!regs)
 		return;
 	args = (const struct kernel_clone_args *)ff_regs_arg(regs, 0);
@@ -54,11 +62,8 @@ static void notrace ff_copy_page_range_entry(unsigned long ip,
 					     struct ftrace_regs *fregs)
 {
 	const struct vm_area_struct *dst_vma;
-	struct pt_regs *regs;
+	struct pt_regs *regs = ff_armed_call_regs(fregs);
 
-	if (!ff_any_armed())
-		return;
-	regs = ff_ftrace_regs(fregs);
 	if (!regs)
 		return;
 	dst_vma = (const struct vm_area_struct *)ff_regs_arg(regs, 0);

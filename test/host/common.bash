@@ -41,6 +41,11 @@ shim() {
 }
 
 # put_etc NAME CONTENT: creates /etc/NAME (root-owned, 0644) for in_private_etc.
+# fork_with VAR=value...: one fork() through fork_call under the shim.
+fork_with() {
+	run --separate-stderr shim "$@" "$PROGS/fork_call" fork
+}
+
 put_etc() {
 	printf '%s\n' "$2" >"$ETC_UPPER/$1"
 	chmod 0644 "$ETC_UPPER/$1"

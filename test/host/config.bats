@@ -10,10 +10,6 @@ setup() {
 	common_setup
 }
 
-fork_with() {
-	run --separate-stderr shim "$@" "$PROGS/fork_call" fork
-}
-
 @test "the host's /etc is not changed by these tests" {
 	put_etc fastfork.conf "FASTFORK_MODE=force"
 	fork_with

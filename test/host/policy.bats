@@ -9,11 +9,6 @@ setup() {
 	common_setup
 }
 
-# fork_with VAR=value...: one fork() through fork_call under the shim.
-fork_with() {
-	run --separate-stderr shim "$@" "$PROGS/fork_call" fork
-}
-
 # expect_one_warning VAR VALUE USED: exactly one stderr line, a warning
 # naming VAR, the bad VALUE and the USED value; the fork still succeeded.
 expect_one_warning() {
