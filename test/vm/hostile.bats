@@ -1,0 +1,178 @@
+#!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-2.0
+# Hostile input and abuse of fastfork.ko: the ioctl fuzzer (ff-fuzz), arm
+# storms, SIGKILL storms, unload/reload under load, unprivileged users and
+# cross-thread/cross-process isolation (ff-storm).  Runs in the VM as root
+# with the module loaded; every test is bounded well under a minute under
+# TCG.  vm-run also fails the run on BUG/WARNING/Oops in the guest dmesg
+# and on a failed final rmmod.
+
+STATS=/sys/class/misc/fastfork/stats
+
+setup() {
+	[ -n "$FF_PROGS" ] || skip "FF_PROGS not set (not in the VM?)"
+	[ -c /dev/fastfork ] || insmod "$FF_KO"
+	dmesg_start=$(dmesg | wc -l)
+}
+
+teardown() {
+	# Leave the module loaded with its default mode for the next test
+	# and for vm-run's final rmmod.
+	if [ ! -c /dev/fastfork ]; then
+		insmod "$FF_KO"
+	elif [ "$(stat -c %a /dev/fastfork)" != 600 ]; then
+		rmmod fastfork && insmod "$FF_KO"
+	fi
+}
+
+as_user() {
+	setpriv --reuid=1000 --regid=1000 --clear-groups -- "$@"
+}
+
+# The kernel log since setup() must be free of oopses, warnings and leaks.
+dmesg_clean() {
+	local new
+	new=$(dmesg | tail -n +$((dmesg_start + 1)))
+	echo "$new"
+	! echo "$new" | grep -Eq 'BUG|WARNING|Oops|Call Trace|general protection|leaking|unaccounted|Bad rss|bad pmd'
+}
+
+armed_threads_zero() {
+	local i
+	for i in $(seq 100); do
+		[ "$(cat $STATS/armed_threads)" = 0 ] && return 0
+		sleep 0.05
+	done
+	cat $STATS/armed_threads
+	return 1
+}
+
+# arms = forks_served + cleared_exec + cleared_exit + cleared_failed_clone
+#        + armed_threads (holds while no thread re-armed an armed arm)
+stats_identity() {
+	local arms sum
+	arms=$(cat $STATS/arms)
+	sum=$(($(cat $STATS/forks_served) + $(cat $STATS/arms_cleared_exec) +
+		$(cat $STATS/arms_cleared_exit) +
+		$(cat $STATS/arms_cleared_failed_clone) +
+		$(cat $STATS/armed_threads)))
+	echo "arms $arms, served+cleared+armed $sum"
+	[ "$arms" = "$sum" ]
+}
+
+@test "the ioctl fuzzer as root gets only documented results and leaves no thread armed" {
+	run "$FF_PROGS/ff-fuzz" -t 4 -d 4 -n 200000
+	echo "$output"
+	[ "$status" -eq 0 ]
+	echo "$output" | grep -q 'ff-fuzz: PASS'
+	armed_threads_zero
+	dmesg_clean
+}
+
+@test "the fuzzer is reproducible from the seed it prints" {
+	run "$FF_PROGS/ff-fuzz" -s 0x5eed -t 1 -d 20 -n 2000
+	echo "$output"
+	[ "$status" -eq 0 ]
+	first=$(echo "$output" | grep 'calls')
+	run "$FF_PROGS/ff-fuzz" -s 0x5eed -t 1 -d 20 -n 2000
+	[ "$status" -eq 0 ]
+	second=$(echo "$output" | grep 'calls')
+	echo "$first"
+	echo "$second"
+	[ "$first" = "$second" ]
+}
+
+@test "an unprivileged user cannot open the device in any mode" {
+	run as_user "$FF_PROGS/ff-fuzz" denied
+	echo "$output"
+	[ "$status" -eq 0 ]
+	run setpriv --reuid=65534 --regid=65534 --clear-groups -- \
+		"$FF_PROGS/ff-fuzz" denied
+	echo "$output"
+	[ "$status" -eq 0 ]
+}
+
+@test "an unprivileged user reads the world-readable stats but can write nothing of the module" {
+	[ "$(stat -c %a:%u /dev/fastfork)" = 600:0 ]
+	for f in $STATS/* /sys/class/misc/fastfork/abi_version; do
+		run as_user cat "$f"
+		[ "$status" -eq 0 ]
+		[[ "$output" =~ ^[0-9]+$ ]]
+		run as_user sh -c "echo 0 > $f"
+		[ "$status" -ne 0 ]
+	done
+	run as_user bash -c 'shopt -s globstar nullglob
+		for f in /sys/devices/virtual/misc/fastfork/** \
+			/sys/module/fastfork/** /dev/fastfork; do
+			[ -w "$f" ] && echo "$f"
+		done; true'
+	echo "writable by uid 1000: $output"
+	[ -z "$output" ]
+	run as_user cat /dev/fastfork
+	[ "$status" -ne 0 ]
+}
+
+@test "an arm storm of threads that re-arm, fork, exec and exit armed keeps every counter exact" {
+	run "$FF_PROGS/ff-storm" arm 5 16
+	echo "$output"
+	[ "$status" -eq 0 ]
+	armed_threads_zero
+	dmesg_clean
+}
+
+@test "SIGKILL of armed fork loops and of their children leaves no thread armed and the counters balanced" {
+	run "$FF_PROGS/ff-storm" kill 6
+	echo "$output"
+	[ "$status" -eq 0 ]
+	armed_threads_zero
+	dmesg_clean
+}
+
+@test "an arm is consumed only by its own thread's fork, never by another thread's or process's" {
+	run "$FF_PROGS/ff-storm" isolate
+	echo "$output"
+	[ "$status" -eq 0 ]
+	armed_threads_zero
+}
+
+@test "the module unloads and reloads under armed fork storms without oops, leak or unbalanced counters" {
+	"$FF_PROGS/ff-storm" churn 14 8 &
+	churner=$!
+	"$FF_PROGS/ff-storm" churn 14 2 &
+	churner2=$!
+	cycles=0 busy=0
+	# Reload for the first 9 s; the churn goes on 5 s on the last load.
+	start=$SECONDS
+	while [ $((SECONDS - start)) -lt 9 ]; do
+		sleep 0.2
+		# EBUSY while a churn thread holds the device open is fine.
+		if rmmod fastfork 2>/dev/null; then
+			[ ! -e /dev/fastfork ]
+			insmod "$FF_KO"
+			cycles=$((cycles + 1))
+		else
+			busy=$((busy + 1))
+		fi
+	done
+	[ -c /dev/fastfork ] || insmod "$FF_KO"
+	wait $churner
+	wait $churner2
+	echo "$cycles unload/reload cycles, $busy busy"
+	[ "$cycles" -gt 0 ]
+	armed_threads_zero
+	# Churn threads never re-arm an armed arm: exact on the last load.
+	stats_identity
+	[ "$(cat $STATS/arms)" -gt 0 ]
+	dmesg_clean
+}
+
+@test "the fuzzer as an unprivileged user on a world-openable device gets only documented results" {
+	rmmod fastfork
+	insmod "$FF_KO" mode=0666
+	run as_user "$FF_PROGS/ff-fuzz" -t 4 -d 3 -n 100000
+	echo "$output"
+	[ "$status" -eq 0 ]
+	echo "$output" | grep -q 'uid 1000'
+	armed_threads_zero
+	dmesg_clean
+}
