@@ -1,9 +1,32 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * fork_bench RSS_MIB ITERATIONS: touches RSS_MIB MiB of anonymous memory,
- * then times ITERATIONS rounds of fork + child _exit + waitpid.  Prints one
- * CSV line: rss_mib,iterations,mean_us,p50_us,p99_us,min_us
+ * fork_bench: fork latency microbenchmarks.
+ *
+ * Classic form (scripts/bench-shim-overhead):
+ *   fork_bench RSS_MIB ITERATIONS
+ * touches RSS_MIB MiB of anonymous memory, then times ITERATIONS rounds of
+ * fork + child _exit + waitpid.  Prints one CSV line:
+ *   rss_mib,iterations,mean_us,p50_us,p99_us,min_us
+ *
+ * Size-sweep form (scripts/bench-fork, inside the VM):
+ *   fork_bench --size MIB --pages 4k|thp [--fork-reps N] [--write-reps M]
+ * maps MIB MiB of private anonymous memory (2 MiB aligned), madvises it
+ * MADV_NOHUGEPAGE (4k) or MADV_HUGEPAGE (thp), writes every 4 KiB page, and
+ * measures
+ *   fork_latency      fork() call to its return in the parent; the child
+ *                     _exits at once; N samples (after one unrecorded
+ *                     warm-up fork)
+ *   write_after_fork  the parent writes one byte in every 4 KiB page of the
+ *                     region right after fork() returns, while the child
+ *                     is alive (it blocks on a pipe until the parent is
+ *                     done, then _exits); M samples
+ * Prints CSV lines "page_kind,size_mib,metric,median_us,p90_us,reps", then
+ * "forks,<number of successful fork() calls made>" and
+ * "anon_huge_kib,<AnonHugePages of the process after touching>".
+ * Exits 1 when a fork, mmap, madvise, pipe or wait fails (or a child does
+ * not exit 0), 2 on usage errors.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,10 +50,14 @@ static int compare(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-int main(int argc, char **argv)
+static int classic(int argc, char **argv)
 {
 	if (argc != 3) {
-		fprintf(stderr, "usage: %s RSS_MIB ITERATIONS\n", argv[0]);
+		fprintf(stderr,
+			"usage: %s RSS_MIB ITERATIONS\n"
+			"       %s --size MIB --pages 4k|thp [--fork-reps N] "
+			"[--write-reps M]\n",
+			argv[0], argv[0]);
 		return 2;
 	}
 	size_t rss = (size_t)atol(argv[1]) << 20;
@@ -68,4 +95,173 @@ int main(int argc, char **argv)
 	       sum / iterations, samples[iterations / 2],
 	       samples[(size_t)((double)iterations * 0.99)], samples[0]);
 	return 0;
+}
+
+static long forks;
+
+/* Waits for pid; 0 when it exited with status 0. */
+static int reap(pid_t pid)
+{
+	int status;
+
+	while (waitpid(pid, &status, 0) < 0) {
+		if (errno != EINTR) {
+			perror("waitpid");
+			return -1;
+		}
+	}
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		fprintf(stderr, "fork_bench: child %d ended with status 0x%x\n",
+			(int)pid, status);
+		return -1;
+	}
+	return 0;
+}
+
+/* Median (lower of the middle two for even n) and nearest-rank p90. */
+static void report(const char *kind, long mib, const char *metric, double *s,
+		   int n)
+{
+	qsort(s, (size_t)n, sizeof(*s), compare);
+	int p90 = (9 * n + 9) / 10 - 1; /* ceil(0.9 n) - 1 */
+	printf("%s,%ld,%s,%.1f,%.1f,%d\n", kind, mib, metric, s[(n - 1) / 2],
+	       s[p90 < 0 ? 0 : p90], n);
+}
+
+static long anon_huge_kib(void)
+{
+	FILE *f = fopen("/proc/self/smaps_rollup", "r");
+	char line[256];
+	long kib = -1;
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "AnonHugePages: %ld kB", &kib) == 1)
+			break;
+	fclose(f);
+	return kib;
+}
+
+static int sweep(int argc, char **argv)
+{
+	long mib = 0;
+	const char *kind = NULL;
+	int fork_reps = 11, write_reps = 5;
+
+	for (int i = 1; i < argc; i++) {
+		const char *val = i + 1 < argc ? argv[i + 1] : NULL;
+
+		if (!val)
+			goto usage;
+		if (!strcmp(argv[i], "--size"))
+			mib = atol(val);
+		else if (!strcmp(argv[i], "--pages"))
+			kind = val;
+		else if (!strcmp(argv[i], "--fork-reps"))
+			fork_reps = atoi(val);
+		else if (!strcmp(argv[i], "--write-reps"))
+			write_reps = atoi(val);
+		else
+			goto usage;
+		i++;
+	}
+	if (mib < 1 || !kind || fork_reps < 0 || write_reps < 0 ||
+	    (strcmp(kind, "4k") && strcmp(kind, "thp")))
+		goto usage;
+
+	const size_t huge = 2UL << 20, page = 4096;
+	size_t len = (size_t)mib << 20;
+	char *raw = mmap(NULL, len + huge, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (raw == MAP_FAILED) {
+		perror("mmap");
+		return 1;
+	}
+	char *mem = (char *)(((unsigned long)raw + huge - 1) & ~(huge - 1));
+	if (madvise(mem, len,
+		    strcmp(kind, "thp") ? MADV_NOHUGEPAGE : MADV_HUGEPAGE)) {
+		perror("madvise");
+		return 1;
+	}
+	for (size_t off = 0; off < len; off += page)
+		mem[off] = 1;
+	long huge_kib = anon_huge_kib(); /* before COW splits the THPs */
+
+	int n = fork_reps > write_reps ? fork_reps : write_reps;
+	double *s = calloc((size_t)n + 1, sizeof(*s));
+	if (!s)
+		return 1;
+
+	/* fork_latency; sample -1 is a warm-up, not recorded. */
+	for (int i = -1; i < fork_reps; i++) {
+		double start = now_us();
+		pid_t pid = fork();
+		double end = now_us();
+		if (pid == 0)
+			_exit(0);
+		if (pid < 0) {
+			perror("fork");
+			return 1;
+		}
+		forks++;
+		if (reap(pid))
+			return 1;
+		if (i >= 0)
+			s[i] = end - start;
+	}
+	if (fork_reps)
+		report(kind, mib, "fork_latency", s, fork_reps);
+
+	/* write_after_fork */
+	for (int i = 0; i < write_reps; i++) {
+		int fds[2];
+		char c;
+
+		if (pipe(fds)) {
+			perror("pipe");
+			return 1;
+		}
+		pid_t pid = fork();
+		if (pid == 0) {
+			close(fds[1]);
+			/* EOF when the parent is done writing. */
+			while (read(fds[0], &c, 1) < 0 && errno == EINTR)
+				;
+			_exit(0);
+		}
+		if (pid < 0) {
+			perror("fork");
+			return 1;
+		}
+		forks++;
+		close(fds[0]);
+		double start = now_us();
+		for (size_t off = 0; off < len; off += page)
+			mem[off] = (char)(i + 2);
+		s[i] = now_us() - start;
+		close(fds[1]);
+		if (reap(pid))
+			return 1;
+	}
+	if (write_reps)
+		report(kind, mib, "write_after_fork", s, write_reps);
+
+	printf("forks,%ld\n", forks);
+	printf("anon_huge_kib,%ld\n", huge_kib);
+	return 0;
+
+usage:
+	fprintf(stderr,
+		"usage: %s --size MIB --pages 4k|thp [--fork-reps N] "
+		"[--write-reps M]\n",
+		argv[0]);
+	return 2;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc > 1 && !strncmp(argv[1], "--", 2))
+		return sweep(argc, argv);
+	return classic(argc, argv);
 }
