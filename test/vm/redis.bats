@@ -5,39 +5,18 @@
 # is still saving.
 
 bats_require_minimum_version 1.5.0
+load redis-helpers
 
-STATS=/sys/class/misc/fastfork/stats
 PORT=6390     # the server under test (shim preloaded)
 CHECK_PORT=6391 # a plain server that loads the RDB back
 KEYS=20000
 
 preloaded() { env LD_PRELOAD="$FF_SHIM" "$@"; }
 
-served() { cat "$STATS/forks_served"; }
-cli() { redis-cli -p "$PORT" "$@"; }
 check_cli() { redis-cli -p "$CHECK_PORT" "$@"; }
 
-wait_ping() {
-	local port=$1 i
-	for ((i = 0; i < 100; i++)); do
-		[ "$(redis-cli -p "$port" ping 2>/dev/null)" = PONG ] && return 0
-		sleep 0.1
-	done
-	echo "redis on port $port did not come up" >&2
-	return 1
-}
 
-persistence() { cli info persistence | tr -d '\r' | grep "^$1:" | cut -d: -f2; }
 
-wait_bgsave_done() {
-	local i
-	for ((i = 0; i < 600; i++)); do
-		[ "$(persistence rdb_bgsave_in_progress)" = 0 ] && return 0
-		sleep 0.1
-	done
-	echo "BGSAVE still running after 60 s" >&2
-	return 1
-}
 
 start_redis() { # port dir [extra args]
 	local port=$1 dir=$2

@@ -6,18 +6,15 @@
 # line, and switched off again with `fastforkctl disable`.
 
 bats_require_minimum_version 1.5.0
+load redis-helpers
 
 LIB=/usr/lib/x86_64-linux-gnu/libfastfork.so
 CTL=/usr/sbin/fastforkctl
 PRELOAD=/etc/ld.so.preload
 ENTRY='/usr/$LIB/libfastfork.so'
-STATS=/sys/class/misc/fastfork/stats
 PORT=6393
 RDIR=/tmp/redis-system
 
-cli() { redis-cli -p "$PORT" "$@"; }
-served() { cat "$STATS/forks_served"; }
-persistence() { cli info persistence | tr -d '\r' | grep "^$1:" | cut -d: -f2; }
 
 # The mappings of libfastfork.so in the given process.
 maps_shim() { grep -F "$LIB" "/proc/$1/maps"; }
@@ -36,30 +33,15 @@ install_fastfork() {
 }
 
 start_plain_redis() {
-	local i
 	mkdir -p "$RDIR"
 	env -u LD_PRELOAD redis-server --port "$PORT" --bind 127.0.0.1 \
 		--dir "$RDIR" --save '' --appendonly no --daemonize yes \
 		--logfile "$RDIR/redis.log" --enable-debug-command local
-	for ((i = 0; i < 100; i++)); do
-		[ "$(cli ping 2>/dev/null)" = PONG ] && return 0
-		sleep 0.1
-	done
-	echo "redis-server did not come up" >&2
-	return 1
+	wait_ping "$PORT"
 }
 
 stop_redis() { cli shutdown nosave >/dev/null 2>&1 || true; }
 
-wait_bgsave_done() {
-	local i
-	for ((i = 0; i < 600; i++)); do
-		[ "$(persistence rdb_bgsave_in_progress)" = 0 ] && return 0
-		sleep 0.1
-	done
-	echo "BGSAVE still running after 60 s" >&2
-	return 1
-}
 
 setup_file() {
 	grep -q '^fastfork ' /proc/modules || insmod "$FF_KO"
