@@ -55,6 +55,9 @@ const char *rooted(const char *path, int slot);
 const char *shim_path(void);
 /* Handles --root/--lib; returns 1 if opt was one of them, 0 if not. */
 int paths_option(int opt, const char *arg);
+/* Parses the arguments of a command that takes only --root and --lib:
+ * 0, or the exit code of the usage error it reported. */
+int paths_parse_args(int argc, char **argv);
 
 /* util.c */
 /* Reads a whole (small) file into a NUL-terminated malloc'd buffer;

@@ -8,40 +8,11 @@
 #include "ctl.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-static const struct option opts[] = {
-	{"root", required_argument, NULL, 'R'},
-	{"lib", required_argument, NULL, 'L'},
-	{"help", no_argument, NULL, 'h'},
-	{NULL, 0, NULL, 0},
-};
-
-static int parse(int argc, char **argv)
-{
-	int c;
-
-	optind = 1;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
-		if (paths_option(c, optarg))
-			continue;
-		if (c == 'h')
-			return usage_error(
-				"%s: takes --root DIR and --lib PATH", argv[0]);
-		return usage_error("%s: unknown option '%s'", argv[0],
-				   argv[optind - 1]);
-	}
-	if (optind < argc)
-		return usage_error("%s: unexpected argument '%s'", argv[0],
-				   argv[optind]);
-	return 0;
-}
 
 /* Reads the preload file: *text = contents ("" when absent).  -1 when it
  * cannot be read or must not be touched. */
@@ -87,7 +58,7 @@ int cmd_enable(int argc, char **argv)
 	const char *file, *lib = NULL;
 	char other[4096], *text, *next;
 	bool listed;
-	int r = parse(argc, argv);
+	int r = paths_parse_args(argc, argv);
 
 	if (r)
 		return r;
@@ -138,7 +109,7 @@ int cmd_disable(int argc, char **argv)
 {
 	const char *file;
 	char *text, *next;
-	int removed, r = parse(argc, argv);
+	int removed, r = paths_parse_args(argc, argv);
 
 	if (r)
 		return r;

@@ -2,6 +2,7 @@
 /* Where fastforkctl looks: --root, --lib and the baked-in paths. */
 #include "ctl.h"
 
+#include <getopt.h>
 #include <stdio.h>
 
 struct ctl_paths ctl_paths = {.root = "", .lib = NULL};
@@ -32,5 +33,32 @@ int paths_option(int opt, const char *arg)
 		ctl_paths.lib = arg;
 		return 1;
 	}
+	return 0;
+}
+
+int paths_parse_args(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"root", required_argument, NULL, 'R'},
+		{"lib", required_argument, NULL, 'L'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	int c;
+
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+		if (paths_option(c, optarg))
+			continue;
+		if (c == 'h')
+			return usage_error(
+				"%s: takes --root DIR and --lib PATH", argv[0]);
+		return usage_error("%s: unknown option '%s'", argv[0],
+				   argv[optind - 1]);
+	}
+	if (optind < argc)
+		return usage_error("%s: unexpected argument '%s'", argv[0],
+				   argv[optind]);
 	return 0;
 }

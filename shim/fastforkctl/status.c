@@ -7,7 +7,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -236,27 +235,10 @@ static void killswitch(void)
 
 int cmd_status(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{"root", required_argument, NULL, 'R'},
-		{"lib", required_argument, NULL, 'L'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
-	};
-	int c;
+	int r = paths_parse_args(argc, argv);
 
-	optind = 1;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
-		if (paths_option(c, optarg))
-			continue;
-		if (c == 'h')
-			return usage_error("status: takes --root and --lib");
-		return usage_error("status: unknown option '%s'",
-				   argv[optind - 1]);
-	}
-	if (optind < argc)
-		return usage_error("status: unexpected argument '%s'",
-				   argv[optind]);
+	if (r)
+		return r;
 	printf("%-14s %s\n", "fastforkctl:", FF_VERSION);
 	module_and_device();
 	kernel();
