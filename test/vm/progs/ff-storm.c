@@ -124,6 +124,7 @@ static void *storm_thread(void *p)
 {
 	unsigned int s = (unsigned int)(uintptr_t)p;
 	int armed = 0, n = 1 + rnd(&s) % 8, i;
+	unsigned int choice;
 	pthread_t t;
 	pid_t pid;
 
@@ -135,11 +136,15 @@ static void *storm_thread(void *p)
 				atomic_fetch_add(&tally->rearms, 1);
 			armed = 1;
 		}
-		switch (rnd(&s) % 5) {
-		case 0: /* fork: consumes the arm */
+		switch (choice = rnd(&s) % 5) {
+		case 0: /* fork: consumes the arm; the child exits at once */
+		case 2: /* ... or arms itself, then execs or exits */
 			pid = fork();
-			if (pid == 0)
+			if (pid == 0) {
+				if (choice == 2)
+					storm_child(rnd(&s));
 				_exit(0);
+			}
 			if (pid < 0) {
 				perror("fork");
 				exit(2);
@@ -152,19 +157,6 @@ static void *storm_thread(void *p)
 		case 1: /* a thread: keeps the arm */
 			if (pthread_create(&t, NULL, noop_thread, NULL) == 0)
 				pthread_join(t, NULL);
-			break;
-		case 2: /* a child that arms itself, then execs or exits */
-			pid = fork();
-			if (pid == 0)
-				storm_child(rnd(&s));
-			if (pid < 0) {
-				perror("fork");
-				exit(2);
-			}
-			reap(pid);
-			if (armed)
-				atomic_fetch_add(&tally->served, 1);
-			armed = 0;
 			break;
 		default: /* arm again next round */
 			break;
