@@ -157,18 +157,28 @@ void ff_arm_clone_begin(u64 clone_flags)
 	arm->state = FF_ARM_IN_FLIGHT;
 }
 
-/* copy_page_range() entry, once per VMA, in the parent thread. */
-void ff_arm_mm_copy(struct mm_struct *child_mm)
+/*
+ * copy_page_range(), once per VMA, in the parent thread: the engine the
+ * fork was armed with (FASTFORK_ENGINE_*), or -ENOENT for a fork nobody
+ * armed.  The first VMA of an armed fork marks it served.
+ */
+int ff_arm_mm_copy(struct mm_struct *child_mm)
 {
 	struct ff_arm *arm;
 
+	if (!ff_any_armed())
+		return -ENOENT;
 	arm = ff_arm_find(current);
-	if (!arm || arm->state != FF_ARM_IN_FLIGHT)
-		return;
-	/* First VMA of this fork: the fork is served (counted once). */
-	arm->state = FF_ARM_SERVED;
-	arm->child_mm = child_mm;
-	ff_stat_inc(FF_STAT_FORKS_SERVED);
+	if (!arm)
+		return -ENOENT;
+	if (arm->state == FF_ARM_IN_FLIGHT) {
+		arm->state = FF_ARM_SERVED;
+		arm->child_mm = child_mm;
+		ff_stat_inc(FF_STAT_FORKS_SERVED);
+	}
+	if (arm->state != FF_ARM_SERVED || arm->child_mm != child_mm)
+		return -ENOENT;
+	return arm->engine;
 }
 
 /* sched_process_fork: a clone by @parent (current) succeeded. */

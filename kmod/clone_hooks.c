@@ -3,17 +3,17 @@
  * The kernel events that drive the arm records of arm.c:
  *
  *   kernel_clone()        ftrace entry hook: a clone starts (read flags)
- *   copy_page_range()     ftrace entry hook: dup_mmap() copies one VMA of
- *                         the parent (current) into the child
- *   sched_process_fork    tracepoint: the clone succeeded
+ *   copy_page_range()     (mm_hooks.c) dup_mmap() copies one VMA of the
+ *                         parent (current) into the child
+ *   sched_process_fork    tracepoint: the clone succeeded (and an eager
+ *                         child gets its task work, engine.c)
  *   sched_process_exec    tracepoint: execve succeeded
  *   sched_process_exit    tracepoint: a thread exits
  *
  * All of them run in the context of the thread whose record they touch,
  * with preemption disabled (ftrace callbacks and tracepoint probes), and
  * start with one atomic read so that nothing is paid while nobody is
- * armed.  None of them changes regs->ip: in this version an armed fork is
- * still an ordinary copy.
+ * armed.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -23,6 +23,7 @@
 #include <linux/sched.h>
 
 #include "compat.h"
+#include "engine.h"
 #include "fastfork.h"
 #include "hook.h"
 
@@ -52,24 +53,6 @@ static void notrace ff_kernel_clone_entry(unsigned long ip,
 	ff_arm_clone_begin(ff_clone_args_flags(args));
 }
 
-/*
- * int copy_page_range(struct vm_area_struct *dst_vma,
- *		       struct vm_area_struct *src_vma)
- */
-static void notrace ff_copy_page_range_entry(unsigned long ip,
-					     unsigned long parent_ip,
-					     struct ftrace_ops *ops,
-					     struct ftrace_regs *fregs)
-{
-	const struct vm_area_struct *dst_vma;
-	struct pt_regs *regs = ff_armed_call_regs(fregs);
-
-	if (!regs)
-		return;
-	dst_vma = (const struct vm_area_struct *)ff_regs_arg(regs, 0);
-	ff_arm_mm_copy(dst_vma->vm_mm);
-}
-
 /* Tracepoint probes; in all three the task passed is current. */
 static void notrace ff_sched_process_fork(void *data,
 					  struct task_struct *parent,
@@ -77,6 +60,8 @@ static void notrace ff_sched_process_fork(void *data,
 {
 	if (ff_any_armed())
 		ff_arm_clone_done(parent);
+	if (ff_any_detached())
+		ff_engine_child_forked(child);
 }
 
 static void notrace ff_sched_process_exec(void *data, struct task_struct *task,
@@ -95,7 +80,6 @@ static void notrace ff_sched_process_exit(void *data, struct task_struct *task)
 
 static struct ff_hook ff_clone_hooks[] = {
 	FF_HOOK("kernel_clone", ff_kernel_clone_entry),
-	FF_HOOK("copy_page_range", ff_copy_page_range_entry),
 };
 
 static struct ff_tracepoint ff_clone_tracepoints[] = {

@@ -13,7 +13,9 @@
 
 #include <linux/version.h>
 #include <linux/ftrace.h>
+#include <linux/mm.h>
 #include <linux/ptrace.h>
+#include <linux/rmap.h>
 #include <linux/sched/task.h>
 
 /*
@@ -59,6 +61,97 @@ static __always_inline unsigned long ff_regs_arg(struct pt_regs *regs,
 static __always_inline u64 ff_clone_args_flags(const struct kernel_clone_args *args)
 {
 	return args->flags;
+}
+
+/*
+ * A fresh, zeroed user PTE table charged to the current memcg, with its
+ * lock initialised and NR_PAGETABLE counted; NULL without memory.
+ * Replaces pte_alloc_one(), which is not exported (sealed on 6.12).
+ * 6.1 builds it from a struct page, 6.12 from a struct ptdesc.
+ */
+static inline struct page *ff_pte_table_alloc(gfp_t gfp)
+{
+	gfp |= __GFP_ZERO | __GFP_ACCOUNT;
+#if FF_KERNEL_SERIES >= 606
+	{
+		struct ptdesc *pt = pagetable_alloc(gfp, 0);
+
+		if (!pt)
+			return NULL;
+		if (!pagetable_pte_ctor(pt)) {
+			pagetable_free(pt);
+			return NULL;
+		}
+		return ptdesc_page(pt);
+	}
+#else
+	{
+		struct page *page = alloc_page(gfp);
+
+		if (!page)
+			return NULL;
+		if (!pgtable_pte_page_ctor(page)) {
+			__free_page(page);
+			return NULL;
+		}
+		return page;
+	}
+#endif
+}
+
+/* Undo ff_pte_table_alloc() for a table that was never populated. */
+static inline void ff_pte_table_free(struct page *table)
+{
+#if FF_KERNEL_SERIES >= 606
+	pagetable_pte_dtor(page_ptdesc(table));
+	pagetable_free(page_ptdesc(table));
+#else
+	pgtable_pte_page_dtor(table);
+	__free_page(table);
+#endif
+}
+
+/*
+ * Add @nr to @mm's anonymous RSS counter.  add_mm_counter() does not
+ * link from a module (its rss_stat tracepoint is not exported); this is
+ * its body without the tracepoint.  6.1 keeps atomic counters (plus
+ * per-task caches that the kernel folds in before it checks them), 6.12
+ * per-CPU counters.
+ */
+static inline void ff_add_anon_rss(struct mm_struct *mm, long nr)
+{
+#if FF_KERNEL_SERIES >= 602
+	percpu_counter_add(&mm->rss_stat[MM_ANONPAGES], nr);
+#else
+	atomic_long_add(nr, &mm->rss_stat.count[MM_ANONPAGES]);
+#endif
+}
+
+/*
+ * Map the anonymous @page once more, as fork does for a present PTE of
+ * @vma (a private, copy-on-write mapping): take a reference, clear
+ * PageAnonExclusive and raise its mapcount.  -EBUSY when the page may be
+ * pinned for DMA and must be copied instead (nothing is changed then).
+ */
+static inline int ff_dup_anon_page(struct page *page,
+				   struct vm_area_struct *vma)
+{
+#if FF_KERNEL_SERIES >= 608
+	struct folio *folio = page_folio(page);
+
+	folio_get(folio);
+	if (folio_try_dup_anon_rmap_pte(folio, page, vma)) {
+		folio_put(folio);
+		return -EBUSY;
+	}
+#else
+	get_page(page);
+	if (page_try_dup_anon_rmap(page, false, vma)) {
+		put_page(page);
+		return -EBUSY;
+	}
+#endif
+	return 0;
 }
 
 #endif /* FASTFORK_COMPAT_H */

@@ -70,7 +70,7 @@ static long ff_ioctl_version(void __user *uarg)
 		return usize;
 	memset(&ver, 0, sizeof(ver));
 	ver.abi_version = FASTFORK_ABI_VERSION;
-	ver.features = FASTFORK_FEAT_ARM;
+	ver.features = FASTFORK_FEAT_ARM | FASTFORK_FEAT_DETACH;
 	strscpy(ver.module_version, FF_MODULE_VERSION,
 		sizeof(ver.module_version));
 	return ff_copy_out(uarg, &ver, sizeof(ver), usize);

@@ -11,7 +11,7 @@
 
 #include "fastfork_uapi.h"
 
-#define FF_MODULE_VERSION	"0.1.0"
+#define FF_MODULE_VERSION	"0.2.0"
 
 struct task_struct;
 struct mm_struct;
@@ -24,10 +24,24 @@ enum ff_stat {
 	FF_STAT_ARMS_CLEARED_EXEC,
 	FF_STAT_ARMS_CLEARED_EXIT,
 	FF_STAT_ARMS_CLEARED_FAILED_CLONE,
+	FF_STAT_TABLES_DETACHED,
+	FF_STAT_TABLES_SHARED,
+	FF_STAT_TABLES_COPIED,
+	FF_STAT_TABLES_ATTACHED,
+	FF_STAT_TABLES_DROPPED,
+	FF_STAT_TABLES_RESOLVED_EAGER,
+	FF_STAT_TABLES_RESOLVED_BACKGROUND,
+	FF_STAT_TABLES_LIVE,		/* a gauge: ff_stat_add(+1/-1) */
+	FF_STAT_FALLBACK_VMA,
+	FF_STAT_FALLBACK_MM,
+	FF_STAT_FALLBACK_TABLE_ENTRIES,
+	FF_STAT_FALLBACK_TABLE_NOMEM,
+	FF_STAT_RESOLVE_CONFLICTS,
 	FF_NR_STATS,
 };
 
 void ff_stat_inc(enum ff_stat stat);
+void ff_stat_add(enum ff_stat stat, long delta);
 void ff_stats_fill(struct fastfork_stats *stats);
 extern const struct attribute_group *ff_dev_attr_groups[];
 
@@ -48,7 +62,7 @@ static inline bool ff_any_armed(void)
 int ff_arm_current(u32 engine);
 void ff_arm_settle_current(void);
 void ff_arm_clone_begin(u64 clone_flags);
-void ff_arm_mm_copy(struct mm_struct *child_mm);
+int ff_arm_mm_copy(struct mm_struct *child_mm);
 void ff_arm_clone_done(struct task_struct *parent);
 void ff_arm_task_gone(struct task_struct *task,
 		      enum ff_arm_clear_reason reason);
@@ -57,6 +71,10 @@ void ff_arm_drain(void);
 /* clone_hooks.c: the kernel events that drive arm.c. */
 int ff_clone_hooks_init(void);
 void ff_clone_hooks_exit(void);
+
+/* mm_hooks.c: the kernel entry points of the page-table engine. */
+int ff_mm_hooks_init(void);
+void ff_mm_hooks_exit(void);
 
 /* dev.c: /dev/fastfork. */
 int ff_dev_init(void);

@@ -62,8 +62,23 @@ struct fastfork_stats {
 	__u64 arms_cleared_exit;	/* armed thread exited */
 	__u64 arms_cleared_failed_clone; /* consuming clone failed early */
 	__u64 armed_threads;	/* gauge: threads armed right now */
+	/* Since FASTFORK_STATS_SIZE_VER2: the detached page-table engine. */
+	__u64 tables_detached;	/* PTE tables detached at armed forks */
+	__u64 tables_shared;	/* detached tables handed on to a child */
+	__u64 tables_copied;	/* resolved by copying (other owners left) */
+	__u64 tables_attached;	/* resolved by attaching (last owner) */
+	__u64 tables_dropped;	/* references dropped by unmap or exit */
+	__u64 tables_resolved_eager;	/* resolved by an eager child */
+	__u64 tables_resolved_background; /* resolved by the background resolver */
+	__u64 tables_live;	/* gauge: detached tables alive right now */
+	__u64 fallback_vma;	/* VMAs an armed fork copied: VMA not eligible */
+	__u64 fallback_mm;	/* armed forks copied: mm has notifiers or pins */
+	__u64 fallback_table_entries; /* tables copied: swap/migration/other entries */
+	__u64 fallback_table_nomem;	/* tables copied: no memory for a node */
+	__u64 resolve_conflicts; /* a resolve found its PMD taken (a bug) */
 };
 #define FASTFORK_STATS_SIZE_VER1 56
+#define FASTFORK_STATS_SIZE_VER2 160
 
 #define FASTFORK_IOC_VERSION \
 	_IOWR(FASTFORK_IOC_MAGIC, 0x00, struct fastfork_version)

@@ -8,7 +8,10 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/delay.h>
 #include <linux/kallsyms.h>
+#include <linux/percpu.h>
+#include <linux/rcupdate_wait.h>
 #include <linux/string.h>
 #include <linux/tracepoint.h>
 
@@ -20,6 +23,8 @@
  * around the callback, so callbacks may call traced kernel functions.
  */
 #define FF_HOOK_OPS_FLAGS (FTRACE_OPS_FL_SAVE_REGS | FTRACE_OPS_FL_RECURSION)
+/* IPMODIFY: the callback changes regs->ip (one such ops per function). */
+#define FF_WRAP_OPS_FLAGS (FF_HOOK_OPS_FLAGS | FTRACE_OPS_FL_IPMODIFY)
 
 static int ff_hook_set_filter(struct ff_hook *hook)
 {
@@ -44,6 +49,35 @@ static void ff_hook_remove(struct ff_hook *hook)
 	}
 }
 
+static int ff_hook_install(struct ff_hook *hook, unsigned long flags)
+{
+	int err;
+
+	hook->ops.func = hook->callback;
+	hook->ops.flags = flags;
+	err = ff_hook_set_filter(hook);
+	if (err) {
+		pr_err("cannot hook %s: function absent or not traceable on this kernel (%d), refusing to load\n",
+		       hook->target, err);
+		return err;
+	}
+	hook->filtered = true;
+	return 0;
+}
+
+static int ff_hook_register(struct ff_hook *hook)
+{
+	int err = register_ftrace_function(&hook->ops);
+
+	if (err) {
+		pr_err("cannot hook %s: register_ftrace_function failed (%d), refusing to load\n",
+		       hook->target, err);
+		return err;
+	}
+	hook->registered = true;
+	return 0;
+}
+
 int ff_hooks_install(struct ff_hook *hooks, size_t count)
 {
 	size_t i;
@@ -54,24 +88,14 @@ int ff_hooks_install(struct ff_hook *hooks, size_t count)
 	 * lacking one target refuses the module without having run a hook.
 	 */
 	for (i = 0; i < count; i++) {
-		hooks[i].ops.func = hooks[i].callback;
-		hooks[i].ops.flags = FF_HOOK_OPS_FLAGS;
-		err = ff_hook_set_filter(&hooks[i]);
-		if (err) {
-			pr_err("cannot hook %s: function absent or not traceable on this kernel (%d), refusing to load\n",
-			       hooks[i].target, err);
+		err = ff_hook_install(&hooks[i], FF_HOOK_OPS_FLAGS);
+		if (err)
 			goto undo;
-		}
-		hooks[i].filtered = true;
 	}
 	for (i = 0; i < count; i++) {
-		err = register_ftrace_function(&hooks[i].ops);
-		if (err) {
-			pr_err("cannot hook %s: register_ftrace_function failed (%d), refusing to load\n",
-			       hooks[i].target, err);
+		err = ff_hook_register(&hooks[i]);
+		if (err)
 			goto undo;
-		}
-		hooks[i].registered = true;
 	}
 	return 0;
 
@@ -91,6 +115,82 @@ void ff_hooks_remove(struct ff_hook *hooks, size_t count)
 	for (i = count; i-- > 0;)
 		ff_hook_remove(&hooks[i]);
 }
+
+DEFINE_PER_CPU(long, ff_wraps_inside);
+
+/* Tasks inside a wrapper: entries minus exits, summed over every CPU. */
+static long ff_wraps_running(void)
+{
+	long sum = 0;
+	int cpu;
+
+	for_each_possible_cpu(cpu)
+		sum += per_cpu(ff_wraps_inside, cpu);
+	return sum;
+}
+
+/*
+ * The callback of every wrapper hook: record where the target's body
+ * starts (the same value on every call) and return into the wrapper.
+ */
+static void notrace ff_wrap_redirect(unsigned long ip, unsigned long parent_ip,
+				     struct ftrace_ops *ops,
+				     struct ftrace_regs *fregs)
+{
+	struct ff_wrap *wrap = container_of(ops, struct ff_wrap, hook.ops);
+	struct pt_regs *regs = ftrace_get_regs(fregs);
+
+	WRITE_ONCE(*wrap->resume, ip + MCOUNT_INSN_SIZE);
+	regs->ip = (unsigned long)wrap->wrapper;
+}
+
+int ff_wraps_install(struct ff_wrap *wraps, size_t count)
+{
+	size_t i;
+	int err;
+
+	for (i = 0; i < count; i++) {
+		wraps[i].hook.target = wraps[i].target;
+		wraps[i].hook.callback = ff_wrap_redirect;
+		err = ff_hook_install(&wraps[i].hook, FF_WRAP_OPS_FLAGS);
+		if (err)
+			goto undo;
+	}
+	for (i = 0; i < count; i++) {
+		err = ff_hook_register(&wraps[i].hook);
+		if (err)
+			goto undo;
+	}
+	return 0;
+
+undo:
+	ff_wraps_remove(wraps, count);
+	return err;
+}
+
+/*
+ * Once unregistered, no new call is redirected, but a wrapper may still
+ * be running (asleep, even: a fault waiting for userfaultfd) in a task
+ * that entered it earlier.  Wait for those before the module text goes:
+ * tasks RCU covers the instructions before ff_wrap_enter() and after
+ * ff_wrap_leave(), the counter everything in between.
+ */
+void ff_wraps_remove(struct ff_wrap *wraps, size_t count)
+{
+	unsigned int waited = 0;
+	size_t i;
+
+	for (i = count; i-- > 0;)
+		ff_hook_remove(&wraps[i].hook);
+	synchronize_rcu_tasks();
+	while (ff_wraps_running()) {
+		if (++waited == 50)
+			pr_info("unload waits for tasks still inside a hooked kernel function\n");
+		msleep(100);
+	}
+	synchronize_rcu_tasks();
+}
+
 
 struct ff_tracepoint_lookup {
 	struct ff_tracepoint *tps;

@@ -14,8 +14,10 @@
 #include <linux/init.h>
 #include <linux/module.h>
 #include <linux/utsname.h>
+#include <asm/cpufeature.h>
 
 #include "compat.h"
+#include "engine.h"
 #include "fastfork.h"
 
 static int __init ff_init(void)
@@ -34,18 +36,33 @@ static int __init ff_init(void)
 		return -EOPNOTSUPP;
 	}
 
-	err = ff_clone_hooks_init();
+	/* XEN PV page tables would need hypercalls the engine never makes. */
+	if (boot_cpu_has(X86_FEATURE_XENPV)) {
+		pr_err("Xen PV guests are not supported, refusing to load\n");
+		return -EOPNOTSUPP;
+	}
+
+	err = ff_mm_hooks_init();
 	if (err)
 		return err;
+	ff_resolver_init();
+	err = ff_clone_hooks_init();
+	if (err)
+		goto mm_hooks;
 	err = ff_dev_init();
-	if (err) {
-		ff_clone_hooks_exit();
-		ff_arm_drain();
-		return err;
-	}
+	if (err)
+		goto clone_hooks;
 	pr_info("version %s loaded (ABI %d)\n", FF_MODULE_VERSION,
 		FASTFORK_ABI_VERSION);
 	return 0;
+
+clone_hooks:
+	ff_clone_hooks_exit();
+	ff_arm_drain();
+mm_hooks:
+	ff_resolver_exit();
+	ff_mm_hooks_exit();
+	return err;
 }
 
 static void __exit ff_exit(void)
@@ -53,6 +70,9 @@ static void __exit ff_exit(void)
 	ff_dev_exit();
 	ff_clone_hooks_exit();
 	ff_arm_drain();
+	/* No mm holds a detached table: each would hold a module reference. */
+	ff_resolver_exit();
+	ff_mm_hooks_exit();
 	pr_info("unloaded\n");
 }
 

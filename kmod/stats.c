@@ -20,6 +20,11 @@ void ff_stat_inc(enum ff_stat stat)
 	atomic64_inc(&ff_stats[stat]);
 }
 
+void ff_stat_add(enum ff_stat stat, long delta)
+{
+	atomic64_add(delta, &ff_stats[stat]);
+}
+
 static u64 ff_stat_read(enum ff_stat stat)
 {
 	return atomic64_read(&ff_stats[stat]);
@@ -35,6 +40,23 @@ void ff_stats_fill(struct fastfork_stats *stats)
 	stats->arms_cleared_failed_clone =
 		ff_stat_read(FF_STAT_ARMS_CLEARED_FAILED_CLONE);
 	stats->armed_threads = atomic_read(&ff_nr_arms);
+	stats->tables_detached = ff_stat_read(FF_STAT_TABLES_DETACHED);
+	stats->tables_shared = ff_stat_read(FF_STAT_TABLES_SHARED);
+	stats->tables_copied = ff_stat_read(FF_STAT_TABLES_COPIED);
+	stats->tables_attached = ff_stat_read(FF_STAT_TABLES_ATTACHED);
+	stats->tables_dropped = ff_stat_read(FF_STAT_TABLES_DROPPED);
+	stats->tables_resolved_eager =
+		ff_stat_read(FF_STAT_TABLES_RESOLVED_EAGER);
+	stats->tables_resolved_background =
+		ff_stat_read(FF_STAT_TABLES_RESOLVED_BACKGROUND);
+	stats->tables_live = ff_stat_read(FF_STAT_TABLES_LIVE);
+	stats->fallback_vma = ff_stat_read(FF_STAT_FALLBACK_VMA);
+	stats->fallback_mm = ff_stat_read(FF_STAT_FALLBACK_MM);
+	stats->fallback_table_entries =
+		ff_stat_read(FF_STAT_FALLBACK_TABLE_ENTRIES);
+	stats->fallback_table_nomem =
+		ff_stat_read(FF_STAT_FALLBACK_TABLE_NOMEM);
+	stats->resolve_conflicts = ff_stat_read(FF_STAT_RESOLVE_CONFLICTS);
 }
 
 /* A counter file: which ff_stat it shows. */
@@ -64,6 +86,20 @@ static FF_STAT_ATTR(arms_cleared_exec, FF_STAT_ARMS_CLEARED_EXEC);
 static FF_STAT_ATTR(arms_cleared_exit, FF_STAT_ARMS_CLEARED_EXIT);
 static FF_STAT_ATTR(arms_cleared_failed_clone,
 		    FF_STAT_ARMS_CLEARED_FAILED_CLONE);
+static FF_STAT_ATTR(tables_detached, FF_STAT_TABLES_DETACHED);
+static FF_STAT_ATTR(tables_shared, FF_STAT_TABLES_SHARED);
+static FF_STAT_ATTR(tables_copied, FF_STAT_TABLES_COPIED);
+static FF_STAT_ATTR(tables_attached, FF_STAT_TABLES_ATTACHED);
+static FF_STAT_ATTR(tables_dropped, FF_STAT_TABLES_DROPPED);
+static FF_STAT_ATTR(tables_resolved_eager, FF_STAT_TABLES_RESOLVED_EAGER);
+static FF_STAT_ATTR(tables_resolved_background,
+		    FF_STAT_TABLES_RESOLVED_BACKGROUND);
+static FF_STAT_ATTR(tables_live, FF_STAT_TABLES_LIVE);
+static FF_STAT_ATTR(fallback_vma, FF_STAT_FALLBACK_VMA);
+static FF_STAT_ATTR(fallback_mm, FF_STAT_FALLBACK_MM);
+static FF_STAT_ATTR(fallback_table_entries, FF_STAT_FALLBACK_TABLE_ENTRIES);
+static FF_STAT_ATTR(fallback_table_nomem, FF_STAT_FALLBACK_TABLE_NOMEM);
+static FF_STAT_ATTR(resolve_conflicts, FF_STAT_RESOLVE_CONFLICTS);
 
 /* A gauge, not a counter: live arm records right now. */
 static ssize_t armed_threads_show(struct device *dev,
@@ -81,6 +117,19 @@ static struct attribute *ff_stats_attrs[] = {
 	&ff_stat_attr_arms_cleared_exit.attr.attr,
 	&ff_stat_attr_arms_cleared_failed_clone.attr.attr,
 	&dev_attr_armed_threads.attr,
+	&ff_stat_attr_tables_detached.attr.attr,
+	&ff_stat_attr_tables_shared.attr.attr,
+	&ff_stat_attr_tables_copied.attr.attr,
+	&ff_stat_attr_tables_attached.attr.attr,
+	&ff_stat_attr_tables_dropped.attr.attr,
+	&ff_stat_attr_tables_resolved_eager.attr.attr,
+	&ff_stat_attr_tables_resolved_background.attr.attr,
+	&ff_stat_attr_tables_live.attr.attr,
+	&ff_stat_attr_fallback_vma.attr.attr,
+	&ff_stat_attr_fallback_mm.attr.attr,
+	&ff_stat_attr_fallback_table_entries.attr.attr,
+	&ff_stat_attr_fallback_table_nomem.attr.attr,
+	&ff_stat_attr_resolve_conflicts.attr.attr,
 	NULL,
 };
 

@@ -159,6 +159,9 @@ stats_identity() {
 	wait $churner2
 	echo "$cycles unload/reload cycles, $busy busy"
 	[ "$cycles" -gt 0 ]
+	# A reload takes seconds under TCG (every hook's removal waits for
+	# tasks RCU), so the churn may be over: arm once more on this load.
+	"$FF_PROGS/ff-arm" fork
 	armed_threads_zero
 	# Churn threads never re-arm an armed arm: exact on the last load.
 	stats_identity

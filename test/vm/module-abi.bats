@@ -4,7 +4,10 @@
 # module loaded by /init; FF_PROGS and FF_KO from vm-run).
 
 SYSDEV=/sys/class/misc/fastfork
-FIELDS="arms forks_served arms_cleared_exec arms_cleared_exit arms_cleared_failed_clone armed_threads"
+FIELDS="arms forks_served arms_cleared_exec arms_cleared_exit arms_cleared_failed_clone armed_threads
+tables_detached tables_shared tables_copied tables_attached tables_dropped
+tables_resolved_eager tables_resolved_background tables_live fallback_vma
+fallback_mm fallback_table_entries fallback_table_nomem resolve_conflicts"
 
 setup() {
 	[ -n "$FF_PROGS" ] || skip "FF_PROGS not set (not in the VM?)"

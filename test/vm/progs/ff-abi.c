@@ -180,23 +180,42 @@ int main(int argc, char **argv)
 	      "ARM with engine LAZY succeeds");
 
 	/* STATS */
+	check(sizeof(st) == FASTFORK_STATS_SIZE_VER2,
+	      "sizeof(struct fastfork_stats) is FASTFORK_STATS_SIZE_VER2");
 	memset(&st, 0, sizeof(st));
 	st.size = sizeof(st);
 	check(xioctl(fd, FASTFORK_IOC_STATS, &st) == 0, "STATS succeeds");
-	check(st.size == FASTFORK_STATS_SIZE_VER1,
-	      "STATS writes back the bytes filled");
+	check(st.size == FASTFORK_STATS_SIZE_VER2,
+	      "STATS writes back the bytes filled (VER2)");
 	check(st.reserved == 0, "STATS reserved is zero");
 	check(st.arms >= 3, "STATS counts the successful ARM calls");
 	check(st.armed_threads >= 1, "STATS counts this armed thread");
+	/* A caller built against VER1 gets exactly the VER1 fields. */
 	memset(big, 0, sizeof(big));
-	*(uint32_t *)big = 128;
-	memset(big + 128, 0x55, 8);
+	*(uint32_t *)big = FASTFORK_STATS_SIZE_VER1;
+	memset(big + FASTFORK_STATS_SIZE_VER1, 0x55, 8);
 	check(xioctl(fd, FASTFORK_IOC_STATS, big) == 0 &&
 		      *(uint32_t *)big == FASTFORK_STATS_SIZE_VER1 &&
-		      big[128] == 0x55,
+		      big[FASTFORK_STATS_SIZE_VER1] == 0x55,
+	      "STATS with size VER1 fills VER1 bytes and nothing past them");
+	memset(big, 0, sizeof(big));
+	*(uint32_t *)big = FASTFORK_STATS_SIZE_VER1 + 8;
+	memset(big + FASTFORK_STATS_SIZE_VER1 + 8, 0x55, 8);
+	check(xioctl(fd, FASTFORK_IOC_STATS, big) == 0 &&
+		      *(uint32_t *)big == FASTFORK_STATS_SIZE_VER1 + 8 &&
+		      big[FASTFORK_STATS_SIZE_VER1 + 8] == 0x55,
+	      "STATS with a size between VER1 and VER2 fills that size");
+	memset(big, 0, sizeof(big));
+	*(uint32_t *)big = FASTFORK_STATS_SIZE_VER2 + 32;
+	memset(big + FASTFORK_STATS_SIZE_VER2 + 32, 0x55, 8);
+	check(xioctl(fd, FASTFORK_IOC_STATS, big) == 0 &&
+		      *(uint32_t *)big == FASTFORK_STATS_SIZE_VER2 &&
+		      big[FASTFORK_STATS_SIZE_VER2] == 0 &&
+		      big[FASTFORK_STATS_SIZE_VER2 + 31] == 0 &&
+		      big[FASTFORK_STATS_SIZE_VER2 + 32] == 0x55,
 	      "STATS with a larger struct fills only its own size");
-	*(uint32_t *)big = 128;
-	big[100] = 1;
+	*(uint32_t *)big = FASTFORK_STATS_SIZE_VER2 + 32;
+	big[FASTFORK_STATS_SIZE_VER2 + 4] = 1;
 	check(xioctl(fd, FASTFORK_IOC_STATS, big) == -E2BIG,
 	      "STATS with a non-zero unknown tail fails with E2BIG");
 	*(uint32_t *)big = 8;

@@ -1,0 +1,462 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * When the engine acts: detach at an armed fork, hand detached tables on
+ * at every fork, resolve a range before the kernel touches it, drop a
+ * reference when an owner unmaps a whole table.  See ENGINE-DESIGN.md.
+ *
+ * Accounting rule: every owner of a node counts its table in its
+ * pgtables_bytes and its anon pages in its RSS, exactly as if the table
+ * were mapped in it (a stock fork gives the child the same counts).  So
+ * detach, copy and attach change no counter; handing a node to a child
+ * adds to the child's; dropping a reference subtracts from the dropper's.
+ *
+ * Locking order: mmap lock or VMA lock (callers) > ff_mm.lock (parent's
+ * before child's in a fork) > anon_vma lock > ff_node.lock > PMD lock.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/mm.h>
+#include <linux/mmu_notifier.h>
+#include <linux/rmap.h>
+#include <linux/sched/mm.h>
+#include <linux/task_work.h>
+#include <linux/userfaultfd_k.h>
+
+#include "compat.h"
+#include "engine.h"
+#include "fastfork.h"
+
+#define FF_IDX(addr)	((addr) >> PMD_SHIFT)
+
+/* The VMA flags that make an armed fork copy a VMA the stock way. */
+#define FF_VM_INELIGIBLE (VM_SHARED | VM_MAYSHARE | VM_HUGETLB | VM_PFNMAP | \
+			  VM_MIXEDMAP | VM_IO | VM_LOCKED | VM_MERGEABLE | \
+			  VM_GROWSDOWN | VM_DONTCOPY | VM_WIPEONFORK)
+
+static bool ff_vma_detachable(struct vm_area_struct *vma)
+{
+	return vma_is_anonymous(vma) && vma->anon_vma &&
+	       !(vma->vm_flags & FF_VM_INELIGIBLE) && !userfaultfd_armed(vma);
+}
+
+/*
+ * MMU notifiers (KVM, device SVM) would need invalidations we cannot
+ * send from a module; DMA pins must be copied at fork, not later.
+ */
+static bool ff_mm_detachable(struct mm_struct *mm)
+{
+	return !mm_has_notifiers(mm) && !test_bit(MMF_HAS_PINNED, &mm->flags);
+}
+
+static bool ff_node_within(const struct ff_node *node, unsigned long start,
+			   unsigned long end)
+{
+	return node->addr >= start && node->addr + PMD_SIZE <= end;
+}
+
+/*
+ * Make @node's range of @ffm's mm ordinary memory again, before the
+ * kernel acts on it: attach the table if @ffm holds the last reference,
+ * else copy it.  Caller holds ffm->lock and keeps the mm's page tables
+ * alive; on success the caller erases the node from ffm->nodes.
+ */
+static int ff_node_resolve(struct ff_mm *ffm, struct ff_node *node,
+			   struct vm_area_struct *vma, gfp_t gfp)
+{
+	struct mm_struct *mm = ffm->mm;
+	pmd_t *pmd = ff_pmd_lookup(mm, node->addr);
+	bool last;
+	int err;
+
+	if (!pmd) {
+		err = -EEXIST;
+		goto conflict;
+	}
+	mutex_lock(&node->lock);
+	last = refcount_read(&node->owners) == 1;
+	if (last)
+		err = ff_table_attach(mm, pmd, node->table);
+	else
+		err = ff_table_copy(mm, pmd, node, vma, gfp);
+	if (!err && !last)
+		refcount_dec(&node->owners);
+	mutex_unlock(&node->lock);
+	if (err == -EEXIST)
+		goto conflict;
+	if (err)
+		return err;
+	if (last) {
+		ff_node_free(node);
+		ff_stat_inc(FF_STAT_TABLES_ATTACHED);
+	} else {
+		ff_stat_inc(FF_STAT_TABLES_COPIED);
+	}
+	return 0;
+
+conflict:
+	/*
+	 * A kernel path filled the range behind the engine's back: a hook
+	 * is missing.  Keep the node (it leaks, loudly) rather than lose
+	 * either set of pages.
+	 */
+	ff_stat_inc(FF_STAT_RESOLVE_CONFLICTS);
+	pr_err_ratelimited("pid %d: range %#lx already mapped at resolve; keeping the detached table\n",
+			   current->pid, node->addr);
+	return -EEXIST;
+}
+
+/*
+ * Resolve every node of @ffm's mm that overlaps [@start, @end).  Caller
+ * holds ffm->lock.  @vma: a VMA of the mm, or NULL when the caller holds
+ * the mmap lock (one is looked up).  Returns the number resolved or a
+ * negative errno (-ENOMEM, -EBUSY); conflicts are skipped.
+ */
+static int ff_resolve_nodes(struct ff_mm *ffm, struct vm_area_struct *vma,
+			    unsigned long start, unsigned long end, gfp_t gfp)
+{
+	struct ff_node *node;
+	unsigned long idx;
+	int done = 0, err;
+
+	xa_for_each_range(&ffm->nodes, idx, node, FF_IDX(start),
+			  FF_IDX(end - 1)) {
+		struct vm_area_struct *any = vma ?: find_vma(ffm->mm,
+							     node->addr);
+
+		/* A node always lies in a VMA of its owner (invariant 3). */
+		if (WARN_ON_ONCE(!any))
+			continue;
+		err = ff_node_resolve(ffm, node, any, gfp);
+		if (err == -EEXIST)
+			continue;
+		if (err)
+			return err;
+		xa_erase(&ffm->nodes, idx);
+		done++;
+	}
+	return done;
+}
+
+/*
+ * Resolve [@start, @end) of @mm before a kernel path reads or changes
+ * it.  Caller holds the mmap lock, or the VMA lock of @vma, which then
+ * covers the range.  Returns the number of tables resolved or -errno.
+ */
+int ff_resolve_range(struct mm_struct *mm, struct vm_area_struct *vma,
+		     unsigned long start, unsigned long end, gfp_t gfp)
+{
+	struct ff_mm *ffm = ff_mm_get(mm);
+	int ret;
+
+	if (!ffm)
+		return 0;
+	mutex_lock(&ffm->lock);
+	ret = ff_resolve_nodes(ffm, vma, start, end, gfp);
+	ff_mm_unlock(ffm);
+	ff_mm_put(ffm);
+	return ret;
+}
+
+/*
+ * Like ff_resolve_range(), for callers that hold no lock of @mm (they
+ * take it themselves later): takes a user reference and the mmap lock.
+ * Cannot fail: used where the kernel path it precedes cannot fail either.
+ */
+void ff_resolve_range_unlocked(struct mm_struct *mm, unsigned long start,
+			       unsigned long end)
+{
+	struct ff_mm *ffm = ff_mm_get(mm);
+
+	if (!ffm)
+		return;
+	if (mmget_not_zero(mm)) {
+		mmap_read_lock(mm);
+		ff_resolve_range(mm, NULL, start, end,
+				 GFP_KERNEL | __GFP_NOFAIL);
+		mmap_read_unlock(mm);
+		mmput(mm);
+	}
+	ff_mm_put(ffm);
+}
+
+/*
+ * [@start, @end) of @vma is about to be unmapped.  A node wholly inside
+ * goes without a copy: the last owner attaches it (the kernel then zaps
+ * and frees the table as its own), any other owner drops its reference
+ * and its share of the counters.  A node only partly inside is resolved
+ * first, since the rest of it stays mapped.
+ */
+void ff_unmap_range(struct vm_area_struct *vma, unsigned long start,
+		    unsigned long end, gfp_t gfp)
+{
+	struct mm_struct *mm = vma->vm_mm;
+	struct ff_mm *ffm = ff_mm_get(mm);
+	struct ff_node *node;
+	unsigned long idx;
+
+	if (!ffm)
+		return;
+	mutex_lock(&ffm->lock);
+	xa_for_each_range(&ffm->nodes, idx, node, FF_IDX(start),
+			  FF_IDX(end - 1)) {
+		bool dropped = false;
+
+		if (!ff_node_within(node, start, end)) {
+			if (!ff_node_resolve(ffm, node, vma, gfp))
+				xa_erase(&ffm->nodes, idx);
+			continue;
+		}
+		mutex_lock(&node->lock);
+		if (refcount_read(&node->owners) > 1) {
+			refcount_dec(&node->owners);
+			dropped = true;
+		}
+		mutex_unlock(&node->lock);
+		if (!dropped) {
+			if (!ff_node_resolve(ffm, node, vma, gfp))
+				xa_erase(&ffm->nodes, idx);
+			continue;
+		}
+		ff_add_anon_rss(mm, -(long)node->nr_anon);
+		mm_dec_nr_ptes(mm);
+		xa_erase(&ffm->nodes, idx);
+		ff_stat_inc(FF_STAT_TABLES_DROPPED);
+	}
+	ff_mm_unlock(ffm);
+	ff_mm_put(ffm);
+}
+
+/* Detach the eligible tables wholly inside @vma (armed fork, parent). */
+static void ff_detach_vma(struct ff_mm *ffm, struct vm_area_struct *vma)
+{
+	unsigned long start = ALIGN(vma->vm_start, PMD_SIZE);
+	unsigned long end = ALIGN_DOWN(vma->vm_end, PMD_SIZE);
+	struct mm_struct *mm = vma->vm_mm;
+	unsigned long addr, detached = 0;
+
+	if (start >= end)
+		return;
+	anon_vma_lock_write(vma->anon_vma);
+	/* GUP-fast pinners of @mm retry, as around fork's own COW marking. */
+	raw_write_seqcount_begin(&mm->write_protect_seq);
+	for (addr = start; addr < end; addr += PMD_SIZE) {
+		struct ff_node *node;
+		pmd_t *pmd;
+		int err;
+
+		if (xa_load(&ffm->nodes, FF_IDX(addr)))
+			continue;	/* still detached since an earlier fork */
+		pmd = ff_pmd_lookup(mm, addr);
+		if (!pmd || pmd_none(*pmd) || pmd_trans_huge(*pmd))
+			continue;
+		/* No direct reclaim: reclaim takes the anon_vma lock. */
+		node = ff_node_alloc(NULL, addr, 0, GFP_NOWAIT | __GFP_NOWARN);
+		if (!node) {
+			ff_stat_inc(FF_STAT_FALLBACK_TABLE_NOMEM);
+			continue;
+		}
+		if (xa_insert(&ffm->nodes, FF_IDX(addr), node,
+			      GFP_NOWAIT | __GFP_NOWARN)) {
+			ff_node_free(node);
+			ff_stat_inc(FF_STAT_FALLBACK_TABLE_NOMEM);
+			continue;
+		}
+		err = ff_table_detach(mm, pmd, &node->table, &node->nr_anon);
+		if (err) {
+			xa_erase(&ffm->nodes, FF_IDX(addr));
+			ff_node_free(node);
+			if (err == -EAGAIN)
+				ff_stat_inc(FF_STAT_FALLBACK_TABLE_ENTRIES);
+			continue;
+		}
+		detached++;
+	}
+	raw_write_seqcount_end(&mm->write_protect_seq);
+	anon_vma_unlock_write(vma->anon_vma);
+	ff_stat_add(FF_STAT_TABLES_DETACHED, detached);
+}
+
+/*
+ * dup_mmap() is about to copy @src_vma (of current's mm) into @dst_vma.
+ * Nodes that straddle the VMA's edges (the VMA was split after they were
+ * detached) cannot be handed on whole: resolve them in the parent, so
+ * that the stock copy sees them.  On an armed fork, detach what is
+ * eligible, so that the stock copy skips it.
+ */
+void ff_engine_fork_begin(struct vm_area_struct *dst_vma,
+			  struct vm_area_struct *src_vma, bool armed)
+{
+	struct mm_struct *mm = src_vma->vm_mm;
+	bool detach = armed && ff_vma_detachable(src_vma);
+	struct ff_node *node;
+	struct ff_mm *ffm;
+	unsigned long idx;
+
+	if (armed && !detach)
+		ff_stat_inc(FF_STAT_FALLBACK_VMA);
+	/* No whole 2 MiB range inside: nothing to detach, no fallback. */
+	if (ALIGN(src_vma->vm_start, PMD_SIZE) >=
+	    ALIGN_DOWN(src_vma->vm_end, PMD_SIZE))
+		detach = false;
+	if (detach && !ff_mm_detachable(mm)) {
+		ff_stat_inc(FF_STAT_FALLBACK_MM);
+		detach = false;
+	}
+	if (detach) {
+		ffm = ff_mm_lock_for_adding(mm, 0);
+		if (!ffm) {
+			ff_stat_inc(FF_STAT_FALLBACK_TABLE_NOMEM);
+			return;
+		}
+	} else {
+		ffm = ff_mm_get(mm);
+		if (!ffm)
+			return;
+		mutex_lock(&ffm->lock);
+	}
+	xa_for_each_range(&ffm->nodes, idx, node, FF_IDX(src_vma->vm_start),
+			  FF_IDX(src_vma->vm_end - 1)) {
+		if (ff_node_within(node, src_vma->vm_start, src_vma->vm_end))
+			continue;
+		if (!ff_node_resolve(ffm, node, src_vma,
+				     GFP_KERNEL | __GFP_NOFAIL))
+			xa_erase(&ffm->nodes, idx);
+	}
+	if (detach)
+		ff_detach_vma(ffm, src_vma);
+	ff_mm_unlock(ffm);
+	ff_mm_put(ffm);
+}
+
+/*
+ * The stock copy of @src_vma into @dst_vma succeeded: give the child a
+ * reference to every node of the parent inside the VMA (armed fork or
+ * not: the parent's own nodes are memory the child must inherit).
+ * Returns 0 or -ENOMEM, which fails the fork cleanly (the child's mm is
+ * torn down, dropping what it got).
+ */
+int ff_engine_fork_end(struct vm_area_struct *dst_vma,
+		       struct vm_area_struct *src_vma, bool eager)
+{
+	struct mm_struct *child = dst_vma->vm_mm;
+	unsigned long idx, tables = 0;
+	struct ff_mm *ffp, *ffc;
+	struct ff_node *node;
+	long anon = 0;
+	int err = 0;
+
+	ffp = ff_mm_get(src_vma->vm_mm);
+	if (!ffp)
+		return 0;
+	mutex_lock(&ffp->lock);
+	idx = FF_IDX(src_vma->vm_start);
+	if (!xa_find(&ffp->nodes, &idx, FF_IDX(src_vma->vm_end - 1),
+		     XA_PRESENT))
+		goto out;
+	ffc = ff_mm_lock_for_adding(child, SINGLE_DEPTH_NESTING);
+	if (!ffc) {
+		err = -ENOMEM;
+		goto out;
+	}
+	xa_for_each_range(&ffp->nodes, idx, node, FF_IDX(src_vma->vm_start),
+			  FF_IDX(src_vma->vm_end - 1)) {
+		err = xa_insert(&ffc->nodes, idx, node, GFP_KERNEL);
+		if (err)
+			break;
+		refcount_inc(&node->owners);
+		anon += node->nr_anon;
+		tables++;
+	}
+	/* The child's counters, as a stock fork would have set them. */
+	ff_add_anon_rss(child, anon);
+	atomic_long_add(tables * PTRS_PER_PTE * sizeof(pte_t),
+			&child->pgtables_bytes);
+	ff_stat_add(FF_STAT_TABLES_SHARED, tables);
+	if (eager)
+		ffc->eager = true;
+	ff_mm_unlock(ffc);
+	ff_mm_put(ffc);
+out:
+	ff_mm_unlock(ffp);
+	ff_mm_put(ffp);
+	return err;
+}
+
+/*
+ * Background resolver (resolver.c, a kworker): resolve the nodes of
+ * @ffm's mm detached before @detached_before (jiffies).  Returns the
+ * number resolved.
+ */
+int ff_resolve_older(struct ff_mm *ffm, unsigned long detached_before)
+{
+	struct mm_struct *mm = ffm->mm;
+	struct ff_node *node;
+	unsigned long idx;
+	int done = 0;
+
+	if (!mmget_not_zero(mm))
+		return 0;
+	mmap_read_lock(mm);
+	mutex_lock(&ffm->lock);
+	xa_for_each(&ffm->nodes, idx, node) {
+		struct vm_area_struct *vma = find_vma(mm, node->addr);
+
+		if (time_after_eq(node->detached_at, detached_before) || !vma)
+			continue;
+		if (ff_node_resolve(ffm, node, vma, GFP_KERNEL))
+			continue;
+		xa_erase(&ffm->nodes, idx);
+		done++;
+	}
+	ff_mm_unlock(ffm);
+	mmap_read_unlock(mm);
+	/* Never run exit_mmap() from here if the owner exited meanwhile. */
+	mmput_async(mm);
+	return done;
+}
+
+/*
+ * Task work of an eager child: resolve everything before user space.
+ * Also runs, with nothing left to do, if the child dies first.
+ */
+static void ff_eager_resolve(struct callback_head *work)
+{
+	struct ff_mm *ffm = container_of(work, struct ff_mm, eager_work);
+	struct mm_struct *mm = ffm->mm;
+	int done = 0;
+
+	if (mmget_not_zero(mm)) {
+		mmap_read_lock(mm);
+		mutex_lock(&ffm->lock);
+		done = ff_resolve_nodes(ffm, NULL, 0, TASK_SIZE_MAX,
+					GFP_KERNEL | __GFP_NOFAIL);
+		ff_mm_unlock(ffm);
+		mmap_read_unlock(mm);
+		mmput(mm);
+	}
+	if (done > 0)
+		ff_stat_add(FF_STAT_TABLES_RESOLVED_EAGER, done);
+	ff_mm_put(ffm);
+}
+
+/*
+ * sched_process_fork, in the parent, before @child first runs: an eager
+ * child gets a task work that runs on its way to user space.
+ */
+void ff_engine_child_forked(struct task_struct *child)
+{
+	struct ff_mm *ffm;
+
+	if (!child->mm)
+		return;
+	ffm = ff_mm_get(child->mm);
+	if (!ffm)
+		return;
+	if (ffm->eager) {
+		ffm->eager = false;
+		init_task_work(&ffm->eager_work, ff_eager_resolve);
+		if (!task_work_add(child, &ffm->eager_work, TWA_RESUME))
+			return;	/* the work owns the reference now */
+	}
+	ff_mm_put(ffm);
+}

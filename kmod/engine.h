@@ -1,0 +1,108 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The detached page-table engine: interfaces between its three parts.
+ *
+ *   registry.c  which detached tables each mm holds (struct ff_mm, ff_node)
+ *   table.c     what is done to one PTE table: scan, detach, copy, attach
+ *   engine.c    when: detach at an armed fork, hand on at every fork,
+ *               resolve before the kernel touches a range, drop at unmap
+ *   mm_hooks.c  the kernel entry points that call engine.c
+ *   resolver.c  the background resolver: bounds how long a table stays
+ *               detached
+ *
+ * See ENGINE-DESIGN.md for the invariants, the locking and the accounting.
+ */
+#ifndef FASTFORK_ENGINE_H
+#define FASTFORK_ENGINE_H
+
+#include <linux/atomic.h>
+#include <linux/mutex.h>
+#include <linux/refcount.h>
+#include <linux/task_work.h>
+#include <linux/types.h>
+#include <linux/xarray.h>
+
+struct mm_struct;
+struct vm_area_struct;
+struct page;
+struct task_struct;
+
+/*
+ * One detached PTE table: mapped by nobody, owned by every process that
+ * had it mapped at the fork that detached it and by their later fork
+ * children.  All owners hold it at the same 2 MiB-aligned address.
+ */
+struct ff_node {
+	struct page *table;	/* the PTE table page */
+	unsigned long addr;	/* PMD-aligned user address */
+	unsigned int nr_anon;	/* present PTEs of anon pages (RSS) */
+	unsigned long detached_at; /* jiffies; the background resolver's age */
+	refcount_t owners;	/* processes holding it */
+	struct mutex lock;	/* serialises copy/attach/drop by owners */
+};
+
+/*
+ * The detached tables one mm holds, created with its first one and freed
+ * when the mm is torn down (exit_mmap) or it holds none any more.
+ * A reference on the mm_struct (mmgrab) keeps the key from being reused.
+ */
+struct ff_mm {
+	struct hlist_node hash;	/* in the registry, under its lock */
+	struct mm_struct *mm;	/* key */
+	refcount_t ref;		/* the registry's + one per user */
+	struct mutex lock;	/* serialises changes to @nodes */
+	struct xarray nodes;	/* addr >> PMD_SHIFT -> struct ff_node */
+	bool retired;		/* unhashed: takes no nodes; under @lock */
+	bool eager;		/* resolve all before first return to user */
+	struct callback_head eager_work;
+	struct rcu_head rcu;
+};
+
+/* registry.c */
+extern atomic_t ff_nr_mms;	/* live struct ff_mm; 0: nothing to look up */
+
+static inline bool ff_any_detached(void)
+{
+	return atomic_read(&ff_nr_mms) != 0;
+}
+
+struct ff_mm *ff_mm_get(struct mm_struct *mm);
+struct ff_mm *ff_mm_get_or_create(struct mm_struct *mm);
+void ff_mm_put(struct ff_mm *ffm);
+void ff_mm_forget(struct mm_struct *mm);
+struct ff_mm *ff_mm_lock_for_adding(struct mm_struct *mm,
+				    unsigned int subclass);
+void ff_mm_unlock(struct ff_mm *ffm);
+unsigned int ff_mm_get_batch(struct ff_mm **batch, unsigned int max,
+			     unsigned int *cursor);
+struct ff_node *ff_node_alloc(struct page *table, unsigned long addr,
+			      unsigned int nr_anon, gfp_t gfp);
+void ff_node_free(struct ff_node *node);
+
+/* table.c */
+pmd_t *ff_pmd_lookup(struct mm_struct *mm, unsigned long addr);
+int ff_table_detach(struct mm_struct *mm, pmd_t *pmd, struct page **table,
+		    unsigned int *nr_anon);
+int ff_table_attach(struct mm_struct *mm, pmd_t *pmd, struct page *table);
+int ff_table_copy(struct mm_struct *mm, pmd_t *pmd, struct ff_node *node,
+		  struct vm_area_struct *vma, gfp_t gfp);
+
+/* engine.c */
+void ff_engine_fork_begin(struct vm_area_struct *dst_vma,
+			  struct vm_area_struct *src_vma, bool armed);
+int ff_engine_fork_end(struct vm_area_struct *dst_vma,
+		       struct vm_area_struct *src_vma, bool eager);
+int ff_resolve_range(struct mm_struct *mm, struct vm_area_struct *vma,
+		     unsigned long start, unsigned long end, gfp_t gfp);
+void ff_resolve_range_unlocked(struct mm_struct *mm, unsigned long start,
+			       unsigned long end);
+void ff_unmap_range(struct vm_area_struct *vma, unsigned long start,
+		    unsigned long end, gfp_t gfp);
+void ff_engine_child_forked(struct task_struct *child);
+int ff_resolve_older(struct ff_mm *ffm, unsigned long detached_before);
+
+/* resolver.c */
+void ff_resolver_init(void);
+void ff_resolver_exit(void);
+
+#endif /* FASTFORK_ENGINE_H */

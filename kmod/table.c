@@ -1,0 +1,227 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * What the engine does to one PTE table.  Nothing here frees a page, a
+ * swap entry or a table that the kernel installed: a table leaves a PMD
+ * only to be reinstalled (attach) or copied entry by entry, and the
+ * kernel's own unmap code frees it in the end.
+ *
+ * Locking, for every function: the caller keeps the PMD table that holds
+ * @pmd alive (mmap lock, or the VMA lock of a VMA in that range) and
+ * serialises engine work on the range (ff_mm.lock); the PMD entry itself
+ * is read and written under the PMD lock, as move_normal_pmd() does.
+ */
+#include <linux/mm.h>
+#include <linux/pgtable.h>
+#include <asm/pgalloc.h>
+#include <asm/tlbflush.h>
+
+#include "compat.h"
+#include "engine.h"
+
+/*
+ * The PMD entry of @mm that maps @addr, or NULL when an upper level is
+ * missing or maps a huge page.  Walks without allocating: the upper
+ * levels' allocators are not exported (and are sealed on 6.12).
+ */
+pmd_t *ff_pmd_lookup(struct mm_struct *mm, unsigned long addr)
+{
+	pgd_t *pgd;
+	p4d_t *p4d;
+	pud_t *pud;
+
+	pgd = pgd_offset(mm, addr);
+	if (pgd_none(*pgd) || pgd_bad(*pgd))
+		return NULL;
+	p4d = p4d_offset(pgd, addr);
+	if (p4d_none(*p4d) || p4d_bad(*p4d))
+		return NULL;
+	pud = pud_offset(p4d, addr);
+	if (pud_none(*pud) || !pud_present(*pud) || pud_trans_huge(*pud) ||
+	    pud_bad(*pud))
+		return NULL;
+	return pmd_offset(pud, addr);
+}
+
+/* Does @pmdval point to a PTE table (not empty, not a huge page)? */
+static bool ff_pmd_is_table(pmd_t pmdval)
+{
+	return !pmd_none(pmdval) && pmd_present(pmdval) &&
+	       !pmd_trans_huge(pmdval) && !pmd_devmap(pmdval) &&
+	       !pmd_bad(pmdval);
+}
+
+/*
+ * Account one PTE value of a table being scanned, without a branch: the
+ * scan runs for every table an armed fork detaches, and straight-line
+ * code lets the loop unroll (under QEMU's TCG every taken branch ends a
+ * translated block, which made a branchy scan the dominant cost of a
+ * fork).  @bad collects the bits of entries that are neither empty nor
+ * present (swap, migration, device, marker): nonzero means "do not
+ * detach".  PROT_NONE and NUMA-hinting entries count as present, as
+ * pte_present() says.
+ */
+static __always_inline void ff_scan_pte(u64 v, u64 *bad, unsigned int *present,
+					unsigned int *anon)
+{
+	u64 p = (v | (v >> (_PAGE_BIT_PROTNONE - _PAGE_BIT_PRESENT))) & 1;
+
+	*bad |= v & (p - 1);
+	*present += p;
+	*anon += p & ~(v >> _PAGE_BIT_SPECIAL);
+}
+
+/*
+ * Detach the PTE table under @pmd: clear the PMD entry and hand the
+ * table to the caller.  Only tables whose entries are all present or
+ * empty qualify: a swap or migration entry left in a table that rmap can
+ * no longer reach would dangle.  The scan reads PTE values only, never a
+ * struct page.  Caller: the fork of @mm, holding its mmap lock for
+ * writing and the VMA's anon_vma lock for writing (no rmap walker can be
+ * converting an entry of this table meanwhile).
+ *
+ * Returns 0 with *table and *nr_anon (present PTEs of anon pages, which
+ * is all but the zero page in an anonymous VMA) filled in; -ENOENT when
+ * there is no table or it maps nothing; -EAGAIN when an entry is neither
+ * present nor empty.
+ */
+int ff_table_detach(struct mm_struct *mm, pmd_t *pmd, struct page **table,
+		    unsigned int *nr_anon)
+{
+	unsigned int present = 0, anon = 0;
+	const u64 *ptes;
+	spinlock_t *ptl;
+	pmd_t pmdval;
+	u64 bad = 0;
+	int i, err = 0;
+
+	ptl = pmd_lock(mm, pmd);
+	pmdval = *pmd;
+	if (!ff_pmd_is_table(pmdval)) {
+		err = -ENOENT;
+		goto out;
+	}
+	ptes = page_address(pmd_page(pmdval));
+#pragma GCC unroll 16
+	for (i = 0; i < PTRS_PER_PTE; i++)
+		ff_scan_pte(READ_ONCE(ptes[i]), &bad, &present, &anon);
+	if (bad) {
+		err = -EAGAIN;
+		goto out;
+	}
+	if (!present) {
+		err = -ENOENT;
+		goto out;
+	}
+	pmd_clear(pmd);
+	*table = pmd_page(pmdval);
+	*nr_anon = anon;
+out:
+	spin_unlock(ptl);
+	return err;
+}
+
+/*
+ * Install @table under @pmd of @mm, which must be empty: the last owner
+ * takes a detached table back as it is, with no per-entry work (its
+ * entries are exactly as the detaching fork left them, or write-protected
+ * by owners that copied them since).  -EEXIST if the PMD is taken.
+ */
+int ff_table_attach(struct mm_struct *mm, pmd_t *pmd, struct page *table)
+{
+	spinlock_t *ptl = pmd_lock(mm, pmd);
+	int err = 0;
+
+	if (pmd_none(*pmd)) {
+		/* Entries visible before the PMD, as pmd_install() does. */
+		smp_wmb();
+		pmd_populate(mm, pmd, table);
+	} else {
+		err = -EEXIST;
+	}
+	spin_unlock(ptl);
+	return err;
+}
+
+/*
+ * Might a page of @ptes be pinned for DMA?  Such a page must be copied at
+ * fork rather than shared (copy_present_pte() does that with helpers a
+ * module cannot call).  Eligibility excludes mms with pinned pages at
+ * detach, and nobody can pin through a table that nobody maps, so this
+ * only runs, and only finds something, if an owner pinned memory
+ * elsewhere since.
+ */
+static bool ff_table_maybe_pinned(const pte_t *ptes)
+{
+	int i;
+
+	for (i = 0; i < PTRS_PER_PTE; i++) {
+		pte_t pte = READ_ONCE(ptes[i]);
+		struct page *page;
+
+		if (pte_none(pte) || pte_special(pte))
+			continue;
+		page = pte_page(pte);
+		if (PageAnonExclusive(page) &&
+		    folio_maybe_dma_pinned(page_folio(page)))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Give @mm its own copy of @node's table, as fork would have: every page
+ * becomes mapped once more (reference, mapcount, anon-exclusive cleared)
+ * and write-protected in both tables.  The node's table is mapped by
+ * nobody, so write-protecting its entries needs no TLB flush; the new
+ * table fills a PMD that was empty, so nothing stale can be cached for
+ * it.  @vma is any VMA of @mm (only its mm's flags are consulted).
+ *
+ * Returns 0, -ENOMEM, -EEXIST if the PMD is taken, or -EBUSY if a page
+ * may be pinned for DMA (nothing is changed then).
+ */
+int ff_table_copy(struct mm_struct *mm, pmd_t *pmd, struct ff_node *node,
+		  struct vm_area_struct *vma, gfp_t gfp)
+{
+	pte_t *src = (pte_t *)page_address(node->table);
+	struct page *table;
+	spinlock_t *ptl;
+	pte_t *dst;
+	int i, err = 0;
+
+	if (test_bit(MMF_HAS_PINNED, &mm->flags) && ff_table_maybe_pinned(src))
+		return -EBUSY;
+	table = ff_pte_table_alloc(gfp);
+	if (!table)
+		return -ENOMEM;
+	dst = (pte_t *)page_address(table);
+
+	ptl = pmd_lock(mm, pmd);
+	if (!pmd_none(*pmd)) {
+		err = -EEXIST;
+		goto unlock;
+	}
+	for (i = 0; i < PTRS_PER_PTE; i++) {
+		unsigned long addr = node->addr + i * PAGE_SIZE;
+		pte_t pte = READ_ONCE(src[i]);
+
+		if (pte_none(pte))
+			continue;
+		/* Cannot fail after ff_table_maybe_pinned() said no. */
+		if (!pte_special(pte))
+			WARN_ON_ONCE(ff_dup_anon_page(pte_page(pte), vma));
+		if (pte_write(pte)) {
+			ptep_set_wrprotect(mm, addr, &src[i]);
+			pte = pte_wrprotect(pte);
+		}
+		set_pte_at(mm, addr, &dst[i], pte_mkold(pte));
+	}
+	/* Entries visible before the PMD, for GUP-fast (pmd_install()). */
+	smp_wmb();
+	pmd_populate(mm, pmd, table);
+	table = NULL;
+unlock:
+	spin_unlock(ptl);
+	if (table)
+		ff_pte_table_free(table);
+	return err;
+}

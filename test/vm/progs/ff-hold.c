@@ -1,0 +1,137 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * ff-hold: one fork of a process holding anonymous memory, with the child
+ * kept alive without touching it, for the engine's lifecycle tests.
+ *
+ *   ff-hold MIB lazy|eager|stock CHILD_MS [PARENT_TOUCH_MS]
+ *
+ * Maps MIB MiB (MADV_NOHUGEPAGE, 2 MiB aligned) and writes every page,
+ * arms the fork with the engine named (stock: no arm), forks.  The child
+ * first prints the module's tables_resolved_eager as it sees it on its
+ * first return to user space, then sleeps CHILD_MS without touching the
+ * memory and checks every page, then exits.  The parent prints its VmRSS
+ * before and right after the fork; with PARENT_TOUCH_MS it writes every
+ * page after that many ms (while the child lives).  It prints
+ * "ready <child pid>" once the child runs.  Exit 0 when every page held
+ * what it should in both processes, 1 otherwise, 2 on setup errors.
+ */
+#include <signal.h>
+#include <stdint.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <time.h>
+
+#include "ff-common.h"
+
+#define PAGE 4096UL
+#define HUGE (2UL << 20)
+
+static long vm_rss_kib(void)
+{
+	char line[256];
+	long kib = -1;
+	FILE *f = fopen("/proc/self/status", "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmRSS: %ld kB", &kib) == 1)
+			break;
+	fclose(f);
+	return kib;
+}
+
+static int check(const unsigned char *mem, size_t len, unsigned char want,
+		 const char *who)
+{
+	size_t i;
+
+	for (i = 0; i < len; i += PAGE)
+		if (mem[i] != (unsigned char)(want + i / PAGE)) {
+			printf("%s: page %zu holds %u, expected %u\n", who,
+			       i / PAGE, mem[i],
+			       (unsigned char)(want + i / PAGE));
+			return 1;
+		}
+	return 0;
+}
+
+static void fill(unsigned char *mem, size_t len, unsigned char base)
+{
+	size_t i;
+
+	for (i = 0; i < len; i += PAGE)
+		memset(mem + i, (unsigned char)(base + i / PAGE), PAGE);
+}
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts))
+		;
+}
+
+int main(int argc, char **argv)
+{
+	struct fastfork_stats st;
+	unsigned char *raw, *mem;
+	long child_ms, touch_ms = -1;
+	int ready[2], status, fd;
+	size_t len;
+	pid_t pid;
+
+	if (argc < 4) {
+		fprintf(stderr, "usage: ff-hold MIB lazy|eager|stock CHILD_MS [PARENT_TOUCH_MS]\n");
+		return 2;
+	}
+	len = strtoul(argv[1], NULL, 0) << 20;
+	child_ms = atol(argv[3]);
+	if (argc > 4)
+		touch_ms = atol(argv[4]);
+	raw = mmap(NULL, len + HUGE, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (raw == MAP_FAILED || pipe(ready))
+		return 2;
+	mem = (unsigned char *)(((uintptr_t)raw + HUGE - 1) & ~(HUGE - 1));
+	madvise(mem, len, MADV_NOHUGEPAGE);
+	fill(mem, len, 1);
+	fd = ff_open();
+	printf("rss_before %ld\n", vm_rss_kib());
+	fflush(stdout);	/* or the child prints it again */
+	if (strcmp(argv[2], "stock") &&
+	    ff_arm(fd, strcmp(argv[2], "eager") ? FASTFORK_ENGINE_LAZY :
+						  FASTFORK_ENGINE_EAGER)) {
+		perror("arm");
+		return 2;
+	}
+	pid = fork();
+	if (pid < 0)
+		return 2;
+	if (!pid) {
+		ff_stats(fd, &st);
+		printf("child_eager_seen %llu\n",
+		       (unsigned long long)st.tables_resolved_eager);
+		fflush(stdout);
+		close(ready[0]);
+		if (write(ready[1], "r", 1) != 1)
+			_exit(2);
+		sleep_ms(child_ms);
+		_exit(check(mem, len, 1, "child"));
+	}
+	printf("rss_after %ld\n", vm_rss_kib());
+	close(ready[1]);
+	if (read(ready[0], &status, 1) != 1)
+		return 2;
+	printf("ready %d\n", pid);
+	fflush(stdout);
+	if (touch_ms >= 0) {
+		sleep_ms(touch_ms);
+		fill(mem, len, 7);
+	}
+	if (waitpid(pid, &status, 0) != pid)
+		return 2;
+	if (!WIFEXITED(status) || WEXITSTATUS(status))
+		return 1;
+	return check(mem, len, touch_ms >= 0 ? 7 : 1, "parent");
+}
