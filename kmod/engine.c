@@ -75,7 +75,10 @@ static int ff_node_resolve(struct ff_mm *ffm, struct ff_node *node,
 	mutex_lock(&node->lock);
 	last = refcount_read(&node->owners) == 1;
 	if (last)
-		err = ff_table_attach(mm, pmd, node->table);
+		err = ff_table_attach(mm, pmd, node->table, node->addr,
+				      !xa_get_mark(&ffm->nodes,
+						   FF_IDX(node->addr),
+						   FF_XA_DETACHER));
 	else
 		err = ff_table_copy(mm, pmd, node, vma, gfp);
 	if (!err && !last)
@@ -145,9 +148,12 @@ static int ff_resolve_nodes(struct ff_mm *ffm, struct vm_area_struct *vma,
 int ff_resolve_range(struct mm_struct *mm, struct vm_area_struct *vma,
 		     unsigned long start, unsigned long end, gfp_t gfp)
 {
-	struct ff_mm *ffm = ff_mm_get(mm);
+	struct ff_mm *ffm;
 	int ret;
 
+	if (!ff_mm_may_hold(mm, start, end))
+		return 0;
+	ffm = ff_mm_get(mm);
 	if (!ffm)
 		return 0;
 	mutex_lock(&ffm->lock);
@@ -269,6 +275,7 @@ static void ff_detach_vma(struct ff_mm *ffm, struct vm_area_struct *vma)
 				ff_stat_inc(FF_STAT_FALLBACK_TABLE_ENTRIES);
 			continue;
 		}
+		xa_set_mark(&ffm->nodes, FF_IDX(addr), FF_XA_DETACHER);
 		detached++;
 	}
 	raw_write_seqcount_end(&mm->write_protect_seq);

@@ -51,12 +51,17 @@ struct ff_mm {
 	struct mm_struct *mm;	/* key */
 	refcount_t ref;		/* the registry's + one per user */
 	struct mutex lock;	/* serialises changes to @nodes */
-	struct xarray nodes;	/* addr >> PMD_SHIFT -> struct ff_node */
+	/* addr >> PMD_SHIFT -> struct ff_node; FF_XA_DETACHER marks those
+	 * this mm detached itself.
+	 */
+	struct xarray nodes;
 	bool retired;		/* unhashed: takes no nodes; under @lock */
 	bool eager;		/* resolve all before first return to user */
 	struct callback_head eager_work;
 	struct rcu_head rcu;
 };
+
+#define FF_XA_DETACHER	XA_MARK_0
 
 /* registry.c */
 extern atomic_t ff_nr_mms;	/* live struct ff_mm; 0: nothing to look up */
@@ -66,6 +71,8 @@ static inline bool ff_any_detached(void)
 	return atomic_read(&ff_nr_mms) != 0;
 }
 
+bool ff_mm_may_hold(struct mm_struct *mm, unsigned long start,
+		    unsigned long end);
 struct ff_mm *ff_mm_get(struct mm_struct *mm);
 struct ff_mm *ff_mm_get_or_create(struct mm_struct *mm);
 void ff_mm_put(struct ff_mm *ffm);
@@ -83,7 +90,8 @@ void ff_node_free(struct ff_node *node);
 pmd_t *ff_pmd_lookup(struct mm_struct *mm, unsigned long addr);
 int ff_table_detach(struct mm_struct *mm, pmd_t *pmd, struct page **table,
 		    unsigned int *nr_anon);
-int ff_table_attach(struct mm_struct *mm, pmd_t *pmd, struct page *table);
+int ff_table_attach(struct mm_struct *mm, pmd_t *pmd, struct page *table,
+		    unsigned long addr, bool shared);
 int ff_table_copy(struct mm_struct *mm, pmd_t *pmd, struct ff_node *node,
 		  struct vm_area_struct *vma, gfp_t gfp);
 

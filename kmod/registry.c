@@ -64,6 +64,32 @@ struct ff_mm *ff_mm_get(struct mm_struct *mm)
 	return ffm;
 }
 
+/*
+ * Might @mm hold a detached table overlapping [@start, @end)?  One RCU
+ * lookup, no reference, no lock: the question every page fault asks.
+ * A "no" is final for a caller that keeps the range's page tables alive
+ * (mmap or VMA lock): tables are added to an mm only by a fork holding
+ * its mmap lock for writing, or to a child that cannot run yet, and are
+ * erased from the index only after the PMD is filled again.
+ */
+bool ff_mm_may_hold(struct mm_struct *mm, unsigned long start,
+		    unsigned long end)
+{
+	unsigned long idx = start >> PMD_SHIFT;
+	struct ff_mm *ffm;
+	bool found = false;
+
+	if (!ff_any_detached())
+		return false;
+	rcu_read_lock();
+	ffm = ff_mm_lookup_rcu(mm);
+	if (ffm)
+		found = xa_find(&ffm->nodes, &idx, (end - 1) >> PMD_SHIFT,
+				XA_PRESENT);
+	rcu_read_unlock();
+	return found;
+}
+
 /* Like ff_mm_get(), creating it if needed.  Process context. */
 struct ff_mm *ff_mm_get_or_create(struct mm_struct *mm)
 {

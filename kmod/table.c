@@ -121,28 +121,6 @@ out:
 }
 
 /*
- * Install @table under @pmd of @mm, which must be empty: the last owner
- * takes a detached table back as it is, with no per-entry work (its
- * entries are exactly as the detaching fork left them, or write-protected
- * by owners that copied them since).  -EEXIST if the PMD is taken.
- */
-int ff_table_attach(struct mm_struct *mm, pmd_t *pmd, struct page *table)
-{
-	spinlock_t *ptl = pmd_lock(mm, pmd);
-	int err = 0;
-
-	if (pmd_none(*pmd)) {
-		/* Entries visible before the PMD, as pmd_install() does. */
-		smp_wmb();
-		pmd_populate(mm, pmd, table);
-	} else {
-		err = -EEXIST;
-	}
-	spin_unlock(ptl);
-	return err;
-}
-
-/*
  * Might a page of @ptes be pinned for DMA?  Such a page must be copied at
  * fork rather than shared (copy_present_pte() does that with helpers a
  * module cannot call).  Eligibility excludes mms with pinned pages at
@@ -166,6 +144,52 @@ static bool ff_table_maybe_pinned(const pte_t *ptes)
 			return true;
 	}
 	return false;
+}
+
+/*
+ * Install @table under @pmd of @mm, which must be empty: the last owner
+ * takes a detached table back.  The process that detached it gets it as
+ * it is, with no per-entry work: its entries are exactly as before the
+ * fork, or write-protected by owners that copied them since, and no other
+ * process ever reached its pages.  Any other process (@shared: a child
+ * whose parent dropped the table) gets what a stock fork would have left
+ * it: every entry write-protected and every page no longer
+ * anon-exclusive, so that a write copies the page if anyone else still
+ * holds a reference to it (vmsplice, O_DIRECT), exactly as after a fork.
+ *
+ * Returns 0, -EEXIST if the PMD is taken, or -EBUSY if @shared and a
+ * page may be pinned for DMA (nothing is changed then).
+ */
+int ff_table_attach(struct mm_struct *mm, pmd_t *pmd, struct page *table,
+		    unsigned long addr, bool shared)
+{
+	pte_t *ptes = (pte_t *)page_address(table);
+	spinlock_t *ptl;
+	int i, err = 0;
+
+	if (shared && ff_table_maybe_pinned(ptes))
+		return -EBUSY;
+	ptl = pmd_lock(mm, pmd);
+	if (!pmd_none(*pmd)) {
+		err = -EEXIST;
+		goto unlock;
+	}
+	for (i = 0; shared && i < PTRS_PER_PTE; i++) {
+		pte_t pte = READ_ONCE(ptes[i]);
+
+		if (pte_none(pte))
+			continue;
+		if (!pte_special(pte))
+			ClearPageAnonExclusive(pte_page(pte));
+		if (pte_write(pte))
+			ptep_set_wrprotect(mm, addr + i * PAGE_SIZE, &ptes[i]);
+	}
+	/* Entries visible before the PMD, as pmd_install() does. */
+	smp_wmb();
+	pmd_populate(mm, pmd, table);
+unlock:
+	spin_unlock(ptl);
+	return err;
 }
 
 /*

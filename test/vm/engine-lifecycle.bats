@@ -5,13 +5,15 @@
 # eager children and memory returning to its baseline.  The semantics of
 # memory across forks are in engine-semantics.bats.
 
+load dmesg-helpers
+
 STATS=/sys/class/misc/fastfork/stats
 PARAM=/sys/module/fastfork/parameters/max_detached_sec
 
 setup() {
 	[ -n "$FF_PROGS" ] || skip "FF_PROGS not set (not in the VM?)"
 	[ -c /dev/fastfork ] || insmod "$FF_KO"
-	dmesg_start=$(dmesg | wc -l)
+	dmesg_mark
 	echo 3 >/proc/sys/vm/drop_caches
 }
 
@@ -24,13 +26,6 @@ stat_of() {
 	cat $STATS/$1
 }
 
-# The kernel log since setup() must be free of oopses, warnings and leaks.
-dmesg_clean() {
-	local new
-	new=$(dmesg | tail -n +$((dmesg_start + 1)))
-	echo "$new"
-	! echo "$new" | grep -Eq 'BUG|WARNING|Oops|Call Trace|general protection|leaking|already mapped|Bad rss|bad pmd|pgtables_bytes'
-}
 
 # Wait until no detached table is left (owners resolve or drop on exit).
 tables_live_zero() {

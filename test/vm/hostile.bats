@@ -7,12 +7,14 @@
 # TCG.  vm-run also fails the run on BUG/WARNING/Oops in the guest dmesg
 # and on a failed final rmmod.
 
+load dmesg-helpers
+
 STATS=/sys/class/misc/fastfork/stats
 
 setup() {
 	[ -n "$FF_PROGS" ] || skip "FF_PROGS not set (not in the VM?)"
 	[ -c /dev/fastfork ] || insmod "$FF_KO"
-	dmesg_start=$(dmesg | wc -l)
+	dmesg_mark
 }
 
 teardown() {
@@ -29,13 +31,6 @@ as_user() {
 	setpriv --reuid=1000 --regid=1000 --clear-groups -- "$@"
 }
 
-# The kernel log since setup() must be free of oopses, warnings and leaks.
-dmesg_clean() {
-	local new
-	new=$(dmesg | tail -n +$((dmesg_start + 1)))
-	echo "$new"
-	! echo "$new" | grep -Eq 'BUG|WARNING|Oops|Call Trace|general protection|leaking|unaccounted|Bad rss|bad pmd'
-}
 
 armed_threads_zero() {
 	local i

@@ -76,7 +76,7 @@ teardown_file() {
 	[ "$status" -eq 0 ] || { echo "$output"; return 1; }
 	echo "$output"
 	grep -Eq '^module: +loaded' <<<"$output"
-	grep -Eq '^abi: +1 \(module 0\.1\.0, features arm' <<<"$output"
+	grep -Eq '^abi: +1 \(module [0-9]+\.[0-9]+\.[0-9]+, features arm detach\)' <<<"$output"
 	[[ $output == *"kernel:        $(uname -r) "* ]]
 	grep -Eq '^ +kernel_clone ' <<<"$output"
 	grep -Eq '^ +copy_page_range ' <<<"$output"
