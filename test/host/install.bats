@@ -84,10 +84,15 @@ expect_file() {
 }
 
 @test "the DKMS tree holds Kbuild, Makefile, the UAPI header and every source kbuild and the sources name" {
-	local o f
+	local o f objs
 	for f in Kbuild Makefile fastfork_uapi.h; do expect_file "/usr/src/fastfork-$FF_VERSION/$f" 644; done
-	for o in $(sed -n 's/^fastfork-y *:= *//p' "$DKMS/Kbuild"); do
-		[ -f "$DKMS/${o%.o}.c" ] || { echo "missing ${o%.o}.c"; return 1; }
+	# Every object of fastfork-y (continuation lines included) needs its
+	# C or assembly source.
+	objs=$(sed -e ':a' -e '/\\$/{N;s/\\\n//;ba}' "$DKMS/Kbuild" | sed -n 's/^fastfork-y *:= *//p')
+	[ -n "$objs" ]
+	for o in $objs; do
+		[ -f "$DKMS/${o%.o}.c" ] || [ -f "$DKMS/${o%.o}.S" ] ||
+			{ echo "missing ${o%.o}.c or .S"; return 1; }
 	done
 	for f in $(grep -ho '#include "[^"]*"' "$DKMS"/*.c "$DKMS"/*.h | cut -d'"' -f2 | sort -u); do
 		[ -f "$DKMS/$f" ] || { echo "missing $f"; return 1; }
