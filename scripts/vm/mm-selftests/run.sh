@@ -13,7 +13,9 @@
 # uffd-unit-tests' "Testing NAME on MEM... done|skipped|failed".
 # Exits non-zero when
 #   - a program or subtest result differs between the passes,
-#   - the plain pass has a failure that ALLOW_FAIL below does not list,
+#   - the plain pass has a failure that ALLOW_FAIL below does not list
+#     (a program whose only failing subtests are known stock flakes, FLAKY
+#     below, is first run again, in either pass),
 #   - the shim pass served no fork (forks_served did not grow), a test's
 #     output has a shim line "fastfork: ... force: ..." (a refused fork), or
 #     forks_served grew during the plain pass,
@@ -127,6 +129,16 @@ TESTS=(
 # summary prints it, or "-" for the program's own exit status.  Empty: the
 # stock failures found (README) are left out of TESTS instead.
 ALLOW_FAIL=(
+)
+
+# Subtests that fail now and then on the stock kernel under TCG, for reasons
+# outside fork: "SERIES|ID|SUBTEST-KEY|reason".  A program whose failing
+# subtests are all listed here is run again, up to $FLAKY_TRIES times in all,
+# in whichever pass it failed; every retry is printed, and a failure that
+# persists (or any unlisted failing subtest) counts as usual.
+FLAKY_TRIES=3
+FLAKY=(
+	"all|khugepaged|collapse_max_ptes_swap (khugepaged:anon)|MADV_PAGEOUT of 64 just-faulted pages sometimes leaves some resident: a page still in another CPU's LRU batch cannot be isolated (seen once in CI's plain pass on 6.1)"
 )
 
 # -------------------------------------------------------------------------------
@@ -347,8 +359,25 @@ subtests() {
 		END { flush() }'
 }
 
+# only_flaky_fail ID SUBFILE: some subtest failed, and every one that did is
+# listed in FLAKY
+only_flaky_fail() {
+	local key st a s id k found n=0
+	while IFS=$'\t' read -r key st; do
+		[[ $st == fail ]] || continue
+		n=$((n + 1))
+		found=0
+		for a in "${FLAKY[@]}"; do
+			IFS='|' read -r s id k _ <<<"$a"
+			[[ ($s == all || $s == "$series") && $id == "$1" && $k == "$key" ]] && { found=1; break; }
+		done
+		[[ $found == 1 ]] || return 1
+	done <"$2"
+	[[ $n -gt 0 ]]
+}
+
 run_pass() {
-	local mode=$1 i=0 line id rc res tm nsub served p0 p1
+	local mode=$1 i=0 line id rc res tm nsub served p0 p1 try
 	mkdir -p "$work/$mode"
 	echo
 	echo "=== $mode pass ($([[ $mode == shim ]] && echo "LD_PRELOAD=$FF_SHIM FASTFORK_MODE=force" || echo "no preload")): ${#selected[@]} programs"
@@ -357,12 +386,22 @@ run_pass() {
 	for line in "${selected[@]}"; do
 		IFS='|' read -r _ id _ _ <<<"$line"
 		p0=$(stat_served)
-		run_one "$mode" "$i" "$line"
+		try=1
+		while :; do
+			run_one "$mode" "$i" "$line"
+			rc=$(cat "$work/$mode/$i.rc")
+			tm=$(cat "$work/$mode/$i.time")
+			res=$(prog_result "$rc" "$id" "$work/$mode/$i.out")
+			subtests "$work/$mode/$i.out" >"$work/$mode/$i.sub"
+			[[ $res == fail && $try -lt $FLAKY_TRIES ]] && only_flaky_fail "$id" "$work/$mode/$i.sub" || break
+			printf '  %-28s fail rc=%-7s %6ss  only known-flaky subtests failed (%s); try %d of %d\n' \
+				"$id" "$rc" "$tm" "$(awk -F'\t' '$2 == "fail" { printf "%s%s", s, $1; s = ", " }' "$work/$mode/$i.sub")" \
+				$((try + 1)) "$FLAKY_TRIES"
+			mv "$work/$mode/$i.out" "$work/$mode/$i.out.try$try"
+			echo "$mode $id" >>"$work/retried"
+			try=$((try + 1))
+		done
 		p1=$(stat_served)
-		rc=$(cat "$work/$mode/$i.rc")
-		tm=$(cat "$work/$mode/$i.time")
-		res=$(prog_result "$rc" "$id" "$work/$mode/$i.out")
-		subtests "$work/$mode/$i.out" >"$work/$mode/$i.sub"
 		nsub=$(awk -F'\t' '{ n[$2]++ } END { for (s in n) printf " %s:%d", s, n[s] }' "$work/$mode/$i.sub")
 		printf '%s\t%s\t%s\n' "$id" "$res" "$tm" >>"$work/$mode/results"
 		served='?'
@@ -458,6 +497,9 @@ totals() {
 	awk -F'\t' -v m="$1" '{ n[$2]++ } END { printf "%s: %d pass, %d skip, %d fail", m, n["pass"], n["skip"], n["fail"] }' "$work/$1/results"
 	cat "$work/$1"/*.sub 2>/dev/null | awk -F'\t' '{ n[$2]++ } END { printf " (subtests %d pass, %d skip, %d xfail, %d fail)", n["pass"], n["skip"], n["xfail"], n["fail"] }'
 }
+if [[ -s $work/retried ]]; then
+	echo "retried for known-flaky subtests (FLAKY): $(sort "$work/retried" | uniq -c | awk '{ printf "%s%s %s x%d", s, $2, $3, $1; s = ", " }')"
+fi
 echo "programs $(totals plain)"
 if [[ $plain_only == 0 ]]; then
 	echo "programs $(totals shim)"
