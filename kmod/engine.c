@@ -56,31 +56,37 @@ static bool ff_node_within(const struct ff_node *node, unsigned long start,
 
 /*
  * Make @node's range of @ffm's mm ordinary memory again, before the
- * kernel acts on it: attach the table if @ffm holds the last reference,
- * else copy it.  Caller holds ffm->lock and keeps the mm's page tables
- * alive; on success the caller erases the node from ffm->nodes.
+ * kernel acts on it, and take the node out of @ffm: attach the table if
+ * @ffm holds the last reference, else copy it, or with @drop (the range
+ * is being unmapped whole) only give up @ffm's reference and its share
+ * of the counters.  Caller holds ffm->lock and keeps the mm's page
+ * tables alive.  Returns 0, or -ENOMEM, -EBUSY (a page may be pinned)
+ * or -EEXIST (a missing hook), with the node kept.
  */
 static int ff_node_resolve(struct ff_mm *ffm, struct ff_node *node,
-			   struct vm_area_struct *vma, gfp_t gfp)
+			   struct vm_area_struct *vma, bool drop, gfp_t gfp)
 {
 	struct mm_struct *mm = ffm->mm;
+	unsigned long idx = FF_IDX(node->addr);
 	pmd_t *pmd = ff_pmd_lookup(mm, node->addr);
+	unsigned long nr_anon;
 	bool last;
 	int err;
 
-	if (!pmd) {
-		err = -EEXIST;
-		goto conflict;
-	}
 	mutex_lock(&node->lock);
 	last = refcount_read(&node->owners) == 1;
-	if (last)
+	nr_anon = node->nr_anon;
+	if (!last && drop)
+		err = 0;
+	else if (!pmd)
+		err = -EEXIST;
+	else if (last)
 		err = ff_table_attach(mm, pmd, node->table, node->addr,
-				      !xa_get_mark(&ffm->nodes,
-						   FF_IDX(node->addr),
+				      !xa_get_mark(&ffm->nodes, idx,
 						   FF_XA_DETACHER));
 	else
 		err = ff_table_copy(mm, pmd, node, vma, gfp);
+	/* Once this reference is gone, another owner may free the node. */
 	if (!err && !last)
 		refcount_dec(&node->owners);
 	mutex_unlock(&node->lock);
@@ -88,9 +94,14 @@ static int ff_node_resolve(struct ff_mm *ffm, struct ff_node *node,
 		goto conflict;
 	if (err)
 		return err;
+	xa_erase(&ffm->nodes, idx);
 	if (last) {
 		ff_node_free(node);
 		ff_stat_inc(FF_STAT_TABLES_ATTACHED);
+	} else if (drop) {
+		ff_add_anon_rss(mm, -(long)nr_anon);
+		mm_dec_nr_ptes(mm);
+		ff_stat_inc(FF_STAT_TABLES_DROPPED);
 	} else {
 		ff_stat_inc(FF_STAT_TABLES_COPIED);
 	}
@@ -109,13 +120,15 @@ conflict:
 }
 
 /*
- * Resolve every node of @ffm's mm that overlaps [@start, @end).  Caller
- * holds ffm->lock.  @vma: a VMA of the mm, or NULL when the caller holds
- * the mmap lock (one is looked up).  Returns the number resolved or a
- * negative errno (-ENOMEM, -EBUSY); conflicts are skipped.
+ * Resolve every node of @ffm's mm that overlaps [@start, @end) and was
+ * detached at least @min_age jiffies ago.  Caller holds ffm->lock.
+ * @vma: a VMA of the mm, or NULL when the caller holds the mmap lock
+ * (one is looked up).  Returns the number resolved or a negative errno
+ * (-ENOMEM, -EBUSY); conflicts are skipped.
  */
 static int ff_resolve_nodes(struct ff_mm *ffm, struct vm_area_struct *vma,
-			    unsigned long start, unsigned long end, gfp_t gfp)
+			    unsigned long start, unsigned long end,
+			    unsigned long min_age, gfp_t gfp)
 {
 	struct ff_node *node;
 	unsigned long idx;
@@ -126,15 +139,16 @@ static int ff_resolve_nodes(struct ff_mm *ffm, struct vm_area_struct *vma,
 		struct vm_area_struct *any = vma ?: find_vma(ffm->mm,
 							     node->addr);
 
+		if (time_before(jiffies, node->detached_at + min_age))
+			continue;
 		/* A node always lies in a VMA of its owner (invariant 3). */
 		if (WARN_ON_ONCE(!any))
 			continue;
-		err = ff_node_resolve(ffm, node, any, gfp);
+		err = ff_node_resolve(ffm, node, any, false, gfp);
 		if (err == -EEXIST)
 			continue;
 		if (err)
 			return err;
-		xa_erase(&ffm->nodes, idx);
 		done++;
 	}
 	return done;
@@ -157,7 +171,7 @@ int ff_resolve_range(struct mm_struct *mm, struct vm_area_struct *vma,
 	if (!ffm)
 		return 0;
 	mutex_lock(&ffm->lock);
-	ret = ff_resolve_nodes(ffm, vma, start, end, gfp);
+	ret = ff_resolve_nodes(ffm, vma, start, end, 0, gfp);
 	ff_mm_unlock(ffm);
 	ff_mm_put(ffm);
 	return ret;
@@ -204,30 +218,9 @@ void ff_unmap_range(struct vm_area_struct *vma, unsigned long start,
 		return;
 	mutex_lock(&ffm->lock);
 	xa_for_each_range(&ffm->nodes, idx, node, FF_IDX(start),
-			  FF_IDX(end - 1)) {
-		bool dropped = false;
-
-		if (!ff_node_within(node, start, end)) {
-			if (!ff_node_resolve(ffm, node, vma, gfp))
-				xa_erase(&ffm->nodes, idx);
-			continue;
-		}
-		mutex_lock(&node->lock);
-		if (refcount_read(&node->owners) > 1) {
-			refcount_dec(&node->owners);
-			dropped = true;
-		}
-		mutex_unlock(&node->lock);
-		if (!dropped) {
-			if (!ff_node_resolve(ffm, node, vma, gfp))
-				xa_erase(&ffm->nodes, idx);
-			continue;
-		}
-		ff_add_anon_rss(mm, -(long)node->nr_anon);
-		mm_dec_nr_ptes(mm);
-		xa_erase(&ffm->nodes, idx);
-		ff_stat_inc(FF_STAT_TABLES_DROPPED);
-	}
+			  FF_IDX(end - 1))
+		ff_node_resolve(ffm, node, vma,
+				ff_node_within(node, start, end), gfp);
 	ff_mm_unlock(ffm);
 	ff_mm_put(ffm);
 }
@@ -325,9 +318,8 @@ void ff_engine_fork_begin(struct vm_area_struct *dst_vma,
 			  FF_IDX(src_vma->vm_end - 1)) {
 		if (ff_node_within(node, src_vma->vm_start, src_vma->vm_end))
 			continue;
-		if (!ff_node_resolve(ffm, node, src_vma,
-				     GFP_KERNEL | __GFP_NOFAIL))
-			xa_erase(&ffm->nodes, idx);
+		ff_node_resolve(ffm, node, src_vma, false,
+				GFP_KERNEL | __GFP_NOFAIL);
 	}
 	if (detach)
 		ff_detach_vma(ffm, src_vma);
@@ -391,30 +383,20 @@ out:
 
 /*
  * Background resolver (resolver.c, a kworker): resolve the nodes of
- * @ffm's mm detached before @detached_before (jiffies).  Returns the
- * number resolved.
+ * @ffm's mm detached at least @min_age jiffies ago.  Returns the number
+ * resolved or -ENOMEM.
  */
-int ff_resolve_older(struct ff_mm *ffm, unsigned long detached_before)
+int ff_resolve_older(struct ff_mm *ffm, unsigned long min_age)
 {
 	struct mm_struct *mm = ffm->mm;
-	struct ff_node *node;
-	unsigned long idx;
-	int done = 0;
+	int done;
 
 	if (!mmget_not_zero(mm))
 		return 0;
 	mmap_read_lock(mm);
 	mutex_lock(&ffm->lock);
-	xa_for_each(&ffm->nodes, idx, node) {
-		struct vm_area_struct *vma = find_vma(mm, node->addr);
-
-		if (time_after_eq(node->detached_at, detached_before) || !vma)
-			continue;
-		if (ff_node_resolve(ffm, node, vma, GFP_KERNEL))
-			continue;
-		xa_erase(&ffm->nodes, idx);
-		done++;
-	}
+	done = ff_resolve_nodes(ffm, NULL, 0, TASK_SIZE_MAX, min_age,
+				GFP_KERNEL);
 	ff_mm_unlock(ffm);
 	mmap_read_unlock(mm);
 	/* Never run exit_mmap() from here if the owner exited meanwhile. */
@@ -435,7 +417,7 @@ static void ff_eager_resolve(struct callback_head *work)
 	if (mmget_not_zero(mm)) {
 		mmap_read_lock(mm);
 		mutex_lock(&ffm->lock);
-		done = ff_resolve_nodes(ffm, NULL, 0, TASK_SIZE_MAX,
+		done = ff_resolve_nodes(ffm, NULL, 0, TASK_SIZE_MAX, 0,
 					GFP_KERNEL | __GFP_NOFAIL);
 		ff_mm_unlock(ffm);
 		mmap_read_unlock(mm);

@@ -78,7 +78,31 @@ static int ff_hook_register(struct ff_hook *hook)
 	return 0;
 }
 
-int ff_hooks_install(struct ff_hook *hooks, size_t count)
+/*
+ * The hooks of one array: @first, then one every @stride bytes (an array
+ * of struct ff_hook, or of a struct that embeds one).
+ */
+static struct ff_hook *ff_hook_nth(struct ff_hook *first, size_t stride,
+				   size_t i)
+{
+	return (struct ff_hook *)((char *)first + i * stride);
+}
+
+static void ff_hook_array_remove(struct ff_hook *first, size_t stride,
+				 size_t count)
+{
+	size_t i;
+
+	/*
+	 * unregister_ftrace_function() waits until no CPU can still be
+	 * inside the callback, so the caller may free what it used.
+	 */
+	for (i = count; i-- > 0;)
+		ff_hook_remove(ff_hook_nth(first, stride, i));
+}
+
+static int ff_hook_array_install(struct ff_hook *first, size_t stride,
+				 size_t count, unsigned long flags)
 {
 	size_t i;
 	int err;
@@ -88,32 +112,31 @@ int ff_hooks_install(struct ff_hook *hooks, size_t count)
 	 * lacking one target refuses the module without having run a hook.
 	 */
 	for (i = 0; i < count; i++) {
-		err = ff_hook_install(&hooks[i], FF_HOOK_OPS_FLAGS);
+		err = ff_hook_install(ff_hook_nth(first, stride, i), flags);
 		if (err)
 			goto undo;
 	}
 	for (i = 0; i < count; i++) {
-		err = ff_hook_register(&hooks[i]);
+		err = ff_hook_register(ff_hook_nth(first, stride, i));
 		if (err)
 			goto undo;
 	}
 	return 0;
 
 undo:
-	ff_hooks_remove(hooks, count);
+	ff_hook_array_remove(first, stride, count);
 	return err;
+}
+
+int ff_hooks_install(struct ff_hook *hooks, size_t count)
+{
+	return ff_hook_array_install(hooks, sizeof(*hooks), count,
+				     FF_HOOK_OPS_FLAGS);
 }
 
 void ff_hooks_remove(struct ff_hook *hooks, size_t count)
 {
-	size_t i;
-
-	/*
-	 * unregister_ftrace_function() waits until no CPU can still be
-	 * inside the callback, so the caller may free what it used.
-	 */
-	for (i = count; i-- > 0;)
-		ff_hook_remove(&hooks[i]);
+	ff_hook_array_remove(hooks, sizeof(*hooks), count);
 }
 
 DEFINE_PER_CPU(long, ff_wraps_inside);
@@ -144,30 +167,6 @@ static void notrace ff_wrap_redirect(unsigned long ip, unsigned long parent_ip,
 	regs->ip = (unsigned long)wrap->wrapper;
 }
 
-int ff_wraps_install(struct ff_wrap *wraps, size_t count)
-{
-	size_t i;
-	int err;
-
-	for (i = 0; i < count; i++) {
-		wraps[i].hook.target = wraps[i].target;
-		wraps[i].hook.callback = ff_wrap_redirect;
-		err = ff_hook_install(&wraps[i].hook, FF_WRAP_OPS_FLAGS);
-		if (err)
-			goto undo;
-	}
-	for (i = 0; i < count; i++) {
-		err = ff_hook_register(&wraps[i].hook);
-		if (err)
-			goto undo;
-	}
-	return 0;
-
-undo:
-	ff_wraps_remove(wraps, count);
-	return err;
-}
-
 /*
  * Once unregistered, no new call is redirected, but a wrapper may still
  * be running (asleep, even: a fault waiting for userfaultfd) in a task
@@ -175,13 +174,10 @@ undo:
  * tasks RCU covers the instructions before ff_wrap_enter() and after
  * ff_wrap_leave(), the counter everything in between.
  */
-void ff_wraps_remove(struct ff_wrap *wraps, size_t count)
+static void ff_wraps_quiesce(void)
 {
 	unsigned int waited = 0;
-	size_t i;
 
-	for (i = count; i-- > 0;)
-		ff_hook_remove(&wraps[i].hook);
 	synchronize_rcu_tasks();
 	while (ff_wraps_running()) {
 		if (++waited == 50)
@@ -191,6 +187,28 @@ void ff_wraps_remove(struct ff_wrap *wraps, size_t count)
 	synchronize_rcu_tasks();
 }
 
+int ff_wraps_install(struct ff_wrap *wraps, size_t count)
+{
+	size_t i;
+	int err;
+
+	for (i = 0; i < count; i++) {
+		wraps[i].hook.target = wraps[i].target;
+		wraps[i].hook.callback = ff_wrap_redirect;
+	}
+	err = ff_hook_array_install(&wraps[0].hook, sizeof(*wraps), count,
+				    FF_WRAP_OPS_FLAGS);
+	/* The wraps registered before the failure may have been entered. */
+	if (err)
+		ff_wraps_quiesce();
+	return err;
+}
+
+void ff_wraps_remove(struct ff_wrap *wraps, size_t count)
+{
+	ff_hook_array_remove(&wraps[0].hook, sizeof(*wraps), count);
+	ff_wraps_quiesce();
+}
 
 struct ff_tracepoint_lookup {
 	struct ff_tracepoint *tps;

@@ -34,15 +34,16 @@ static DECLARE_DELAYED_WORK(ff_resolver_work, ff_resolver_run);
 static void ff_resolver_run(struct work_struct *work)
 {
 	unsigned int limit = READ_ONCE(max_detached_sec);
+	unsigned long min_age = (unsigned long)limit * HZ;
 	struct ff_mm *batch[FF_RESOLVER_BATCH];
-	unsigned long before = jiffies - (unsigned long)limit * HZ;
 	unsigned int cursor = 0, n, i;
 
 	if (limit && ff_any_detached()) {
 		while ((n = ff_mm_get_batch(batch, FF_RESOLVER_BATCH,
 					    &cursor))) {
 			for (i = 0; i < n; i++) {
-				int done = ff_resolve_older(batch[i], before);
+				int done = ff_resolve_older(batch[i],
+							    min_age);
 
 				if (done > 0)
 					ff_stat_add(FF_STAT_TABLES_RESOLVED_BACKGROUND,
