@@ -254,7 +254,8 @@ static void ff_detach_vma(struct ff_mm *ffm, struct vm_area_struct *vma)
 			ff_stat_inc(FF_STAT_FALLBACK_TABLE_NOMEM);
 			continue;
 		}
-		if (xa_insert(&ffm->nodes, FF_IDX(addr), node,
+		if (ff_inject_nomem(GFP_NOWAIT) ||
+		    xa_insert(&ffm->nodes, FF_IDX(addr), node,
 			      GFP_NOWAIT | __GFP_NOWARN)) {
 			ff_node_free(node);
 			ff_stat_inc(FF_STAT_FALLBACK_TABLE_NOMEM);
@@ -359,7 +360,8 @@ int ff_engine_fork_end(struct vm_area_struct *dst_vma,
 	}
 	xa_for_each_range(&ffp->nodes, idx, node, FF_IDX(src_vma->vm_start),
 			  FF_IDX(src_vma->vm_end - 1)) {
-		err = xa_insert(&ffc->nodes, idx, node, GFP_KERNEL);
+		err = ff_inject_nomem(GFP_KERNEL) ? -ENOMEM :
+		      xa_insert(&ffc->nodes, idx, node, GFP_KERNEL);
 		if (err)
 			break;
 		refcount_inc(&node->owners);

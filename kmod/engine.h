@@ -9,6 +9,7 @@
  *   mm_hooks.c  the kernel entry points that call engine.c
  *   resolver.c  the background resolver: bounds how long a table stays
  *               detached
+ *   inject.c    allocation-failure injection for the tests
  *
  * See ENGINE-DESIGN.md for the invariants, the locking and the accounting.
  */
@@ -112,5 +113,8 @@ int ff_resolve_older(struct ff_mm *ffm, unsigned long min_age);
 /* resolver.c */
 void ff_resolver_init(void);
 void ff_resolver_exit(void);
+
+/* inject.c: true when this allocation must fail (tests only). */
+bool ff_inject_nomem(gfp_t gfp);
 
 #endif /* FASTFORK_ENGINE_H */

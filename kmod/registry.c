@@ -98,6 +98,8 @@ struct ff_mm *ff_mm_get_or_create(struct mm_struct *mm)
 	ffm = ff_mm_get(mm);
 	if (ffm)
 		return ffm;
+	if (ff_inject_nomem(GFP_KERNEL_ACCOUNT))
+		return NULL;
 	ffm = kzalloc(sizeof(*ffm), GFP_KERNEL_ACCOUNT);
 	if (!ffm)
 		return NULL;
@@ -239,8 +241,11 @@ out:
 struct ff_node *ff_node_alloc(struct page *table, unsigned long addr,
 			      unsigned int nr_anon, gfp_t gfp)
 {
-	struct ff_node *node = kmalloc(sizeof(*node), gfp);
+	struct ff_node *node;
 
+	if (ff_inject_nomem(gfp))
+		return NULL;
+	node = kmalloc(sizeof(*node), gfp);
 	if (!node)
 		return NULL;
 	node->table = table;

@@ -214,7 +214,7 @@ int ff_table_copy(struct mm_struct *mm, pmd_t *pmd, struct ff_node *node,
 
 	if (test_bit(MMF_HAS_PINNED, &mm->flags) && ff_table_maybe_pinned(src))
 		return -EBUSY;
-	table = ff_pte_table_alloc(gfp);
+	table = ff_inject_nomem(gfp) ? NULL : ff_pte_table_alloc(gfp);
 	if (!table)
 		return -ENOMEM;
 	dst = (pte_t *)page_address(table);

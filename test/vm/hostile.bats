@@ -8,8 +8,7 @@
 # and on a failed final rmmod.
 
 load dmesg-helpers
-
-STATS=/sys/class/misc/fastfork/stats
+load stats-helpers
 
 setup() {
 	[ -n "$FF_PROGS" ] || skip "FF_PROGS not set (not in the VM?)"
@@ -31,17 +30,6 @@ as_user() {
 	setpriv --reuid=1000 --regid=1000 --clear-groups -- "$@"
 }
 
-
-armed_threads_zero() {
-	local i
-	for i in $(seq 100); do
-		[ "$(cat $STATS/armed_threads)" = 0 ] && return 0
-		sleep 0.05
-	done
-	cat $STATS/armed_threads
-	return 1
-}
-
 # arms = forks_served + cleared_exec + cleared_exit + cleared_failed_clone
 #        + armed_threads (holds while no thread re-armed an armed arm)
 stats_identity() {
@@ -60,7 +48,7 @@ stats_identity() {
 	echo "$output"
 	[ "$status" -eq 0 ]
 	echo "$output" | grep -q 'ff-fuzz: PASS'
-	armed_threads_zero
+	wait_stat_zero armed_threads
 	dmesg_clean
 }
 
@@ -111,7 +99,7 @@ stats_identity() {
 	run "$FF_PROGS/ff-storm" arm 5 16
 	echo "$output"
 	[ "$status" -eq 0 ]
-	armed_threads_zero
+	wait_stat_zero armed_threads
 	dmesg_clean
 }
 
@@ -119,7 +107,7 @@ stats_identity() {
 	run "$FF_PROGS/ff-storm" kill 6
 	echo "$output"
 	[ "$status" -eq 0 ]
-	armed_threads_zero
+	wait_stat_zero armed_threads
 	dmesg_clean
 }
 
@@ -127,7 +115,7 @@ stats_identity() {
 	run "$FF_PROGS/ff-storm" isolate
 	echo "$output"
 	[ "$status" -eq 0 ]
-	armed_threads_zero
+	wait_stat_zero armed_threads
 }
 
 @test "the module unloads and reloads under armed fork storms without oops, leak or unbalanced counters" {
@@ -157,7 +145,7 @@ stats_identity() {
 	# A reload takes seconds under TCG (every hook's removal waits for
 	# tasks RCU), so the churn may be over: arm once more on this load.
 	"$FF_PROGS/ff-arm" fork
-	armed_threads_zero
+	wait_stat_zero armed_threads
 	# Churn threads never re-arm an armed arm: exact on the last load.
 	stats_identity
 	[ "$(cat $STATS/arms)" -gt 0 ]
@@ -171,6 +159,6 @@ stats_identity() {
 	echo "$output"
 	[ "$status" -eq 0 ]
 	echo "$output" | grep -q 'uid 1000'
-	armed_threads_zero
+	wait_stat_zero armed_threads
 	dmesg_clean
 }

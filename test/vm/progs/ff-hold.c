@@ -13,7 +13,8 @@
  * before and right after the fork; with PARENT_TOUCH_MS it writes every
  * page after that many ms (while the child lives).  It prints
  * "ready <child pid>" once the child runs.  Exit 0 when every page held
- * what it should in both processes, 1 otherwise, 2 on setup errors.
+ * what it should in both processes, 1 otherwise, 2 on setup errors, 3
+ * when fork() itself failed (the error is printed).
  */
 #include <signal.h>
 #include <stdint.h>
@@ -106,8 +107,10 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	pid = fork();
-	if (pid < 0)
-		return 2;
+	if (pid < 0) {
+		perror("fork");
+		return 3;
+	}
 	if (!pid) {
 		ff_stats(fd, &st);
 		printf("child_eager_seen %llu\n",
