@@ -9,12 +9,14 @@
  * arms the fork with the engine named (stock: no arm), forks.  The child
  * first prints the module's tables_resolved_eager as it sees it on its
  * first return to user space, then sleeps CHILD_MS without touching the
- * memory and checks every page, then exits.  The parent prints its VmRSS
- * before and right after the fork; with PARENT_TOUCH_MS it writes every
- * page after that many ms (while the child lives).  It prints
- * "ready <child pid>" once the child runs.  Exit 0 when every page held
- * what it should in both processes, 1 otherwise, 2 on setup errors, 3
- * when fork() itself failed (the error is printed).
+ * memory, checks every page and prints "child_check 0" (all as before
+ * the fork) or 1, then exits.  The parent prints its VmRSS before and
+ * right after the fork; with PARENT_TOUCH_MS it writes every page after
+ * that many ms (while the child lives).  It prints "ready <child pid>"
+ * once the child runs, and "parent_check 0|1" after the child ended.
+ * Exit 0 when every page held what it should in both processes, 1
+ * otherwise (or when the child was killed), 2 on setup errors, 3 when
+ * fork() itself failed (the error is printed).
  */
 #include <signal.h>
 #include <stdint.h>
@@ -78,7 +80,7 @@ int main(int argc, char **argv)
 	struct fastfork_stats st;
 	unsigned char *raw, *mem;
 	long child_ms, touch_ms = -1;
-	int ready[2], status, fd;
+	int ready[2], status, fd, bad;
 	size_t len;
 	pid_t pid;
 
@@ -120,7 +122,10 @@ int main(int argc, char **argv)
 		if (write(ready[1], "r", 1) != 1)
 			_exit(2);
 		sleep_ms(child_ms);
-		_exit(check(mem, len, 1, "child"));
+		bad = check(mem, len, 1, "child");
+		printf("child_check %d\n", bad);
+		fflush(stdout);
+		_exit(bad);
 	}
 	printf("rss_after %ld\n", vm_rss_kib());
 	close(ready[1]);
@@ -134,7 +139,9 @@ int main(int argc, char **argv)
 	}
 	if (waitpid(pid, &status, 0) != pid)
 		return 2;
+	bad = check(mem, len, touch_ms >= 0 ? 7 : 1, "parent");
+	printf("parent_check %d\n", bad);
 	if (!WIFEXITED(status) || WEXITSTATUS(status))
 		return 1;
-	return check(mem, len, touch_ms >= 0 ? 7 : 1, "parent");
+	return bad;
 }
