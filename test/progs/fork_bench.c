@@ -10,6 +10,7 @@
  *
  * Size-sweep form (scripts/bench-fork, inside the VM):
  *   fork_bench --size MIB --pages 4k|thp [--fork-reps N] [--write-reps M]
+ *              [--throughput-sec T]
  * maps MIB MiB of private anonymous memory (2 MiB aligned), madvises it
  * MADV_NOHUGEPAGE (4k) or MADV_HUGEPAGE (thp), writes every 4 KiB page, and
  * measures
@@ -20,7 +21,13 @@
  *                     region right after fork() returns, while the child
  *                     is alive (it blocks on a pipe until the parent is
  *                     done, then _exits); M samples
- * Prints CSV lines "page_kind,size_mib,metric,median_us,p90_us,reps", then
+ * With --throughput-sec T (T > 0) it also measures, for about T seconds
+ * each, back-to-back rounds of
+ *   fork_exit         fork(), the child _exits at once, waitpid()
+ *   fork_exec         fork(), the child execs /bin/true, waitpid()
+ * and reports the round time's median and p90 with the rounds per second.
+ * Prints CSV lines "page_kind,size_mib,metric,median_us,p90_us,reps,per_sec"
+ * (per_sec empty but for fork_exit and fork_exec), then
  * "forks,<number of successful fork() calls made>" and
  * "anon_huge_kib,<AnonHugePages of the process after touching>".
  * Exits 1 when a fork, mmap, madvise, pipe or wait fails (or a child does
@@ -119,13 +126,66 @@ static int reap(pid_t pid)
 }
 
 /* Median (lower of the middle two for even n) and nearest-rank p90. */
-static void report(const char *kind, long mib, const char *metric, double *s,
-		   int n)
+static void report_rate(const char *kind, long mib, const char *metric,
+			double *s, int n, double per_sec)
 {
 	qsort(s, (size_t)n, sizeof(*s), compare);
 	int p90 = (9 * n + 9) / 10 - 1; /* ceil(0.9 n) - 1 */
-	printf("%s,%ld,%s,%.1f,%.1f,%d\n", kind, mib, metric, s[(n - 1) / 2],
+	printf("%s,%ld,%s,%.1f,%.1f,%d,", kind, mib, metric, s[(n - 1) / 2],
 	       s[p90 < 0 ? 0 : p90], n);
+	if (per_sec >= 0)
+		printf("%.2f", per_sec);
+	printf("\n");
+}
+
+static void report(const char *kind, long mib, const char *metric, double *s,
+		   int n)
+{
+	report_rate(kind, mib, metric, s, n, -1);
+}
+
+/*
+ * Rounds of fork + (_exit or exec of /bin/true) + waitpid for about sec
+ * seconds; reports them as metric.  0 on success.
+ */
+static int throughput(const char *kind, long mib, const char *metric, int exec,
+		      int sec)
+{
+	int cap = 1024, n = 0;
+	double *s = malloc((size_t)cap * sizeof(*s));
+	double begin = now_us(), end = begin + sec * 1e6, t = begin;
+
+	if (!s)
+		return 1;
+	while (t < end || n < 3) {
+		pid_t pid = fork();
+		if (pid == 0) {
+			if (exec) {
+				execl("/bin/true", "true", (char *)NULL);
+				_exit(127);
+			}
+			_exit(0);
+		}
+		if (pid < 0) {
+			perror("fork");
+			return 1;
+		}
+		forks++;
+		if (reap(pid))
+			return 1;
+		double now = now_us();
+		if (n == cap) {
+			cap *= 2;
+			s = realloc(s, (size_t)cap * sizeof(*s));
+			if (!s)
+				return 1;
+		}
+		s[n++] = now - t;
+		t = now;
+	}
+	report_rate(kind, mib, metric, s, n, n / ((t - begin) / 1e6));
+	free(s);
+	return 0;
 }
 
 static long anon_huge_kib(void)
@@ -147,7 +207,7 @@ static int sweep(int argc, char **argv)
 {
 	long mib = 0;
 	const char *kind = NULL;
-	int fork_reps = 11, write_reps = 5;
+	int fork_reps = 11, write_reps = 5, throughput_sec = 0;
 
 	for (int i = 1; i < argc; i++) {
 		const char *val = i + 1 < argc ? argv[i + 1] : NULL;
@@ -162,12 +222,14 @@ static int sweep(int argc, char **argv)
 			fork_reps = atoi(val);
 		else if (!strcmp(argv[i], "--write-reps"))
 			write_reps = atoi(val);
+		else if (!strcmp(argv[i], "--throughput-sec"))
+			throughput_sec = atoi(val);
 		else
 			goto usage;
 		i++;
 	}
 	if (mib < 1 || !kind || fork_reps < 0 || write_reps < 0 ||
-	    (strcmp(kind, "4k") && strcmp(kind, "thp")))
+	    throughput_sec < 0 || (strcmp(kind, "4k") && strcmp(kind, "thp")))
 		goto usage;
 
 	const size_t huge = 2UL << 20, page = 4096;
@@ -247,6 +309,11 @@ static int sweep(int argc, char **argv)
 	if (write_reps)
 		report(kind, mib, "write_after_fork", s, write_reps);
 
+	if (throughput_sec &&
+	    (throughput(kind, mib, "fork_exit", 0, throughput_sec) ||
+	     throughput(kind, mib, "fork_exec", 1, throughput_sec)))
+		return 1;
+
 	printf("forks,%ld\n", forks);
 	printf("anon_huge_kib,%ld\n", huge_kib);
 	return 0;
@@ -254,7 +321,7 @@ static int sweep(int argc, char **argv)
 usage:
 	fprintf(stderr,
 		"usage: %s --size MIB --pages 4k|thp [--fork-reps N] "
-		"[--write-reps M]\n",
+		"[--write-reps M] [--throughput-sec T]\n",
 		argv[0]);
 	return 2;
 }

@@ -1,8 +1,11 @@
 #!/bin/bash
 # Guest side of scripts/bench-fork (runs in the VM as root, from /payload):
-#   bash /payload/fork-bench.sh SIZES_MIB FORK_REPS WRITE_REPS
+#   bash /payload/fork-bench.sh SIZES_MIB FORK_REPS WRITE_REPS [TPUT_SEC TPUT_MIB]
 # SIZES_MIB is comma-separated; WRITE_REPS -1 means 3 for sizes up to 256 MiB
-# and 1 above (a 1 GiB write_after_fork takes 8-16 s under TCG here).  The order of
+# and 1 above (a 1 GiB write_after_fork takes 8-16 s under TCG here).  With
+# TPUT_SEC > 0, the 4k runs of size TPUT_MIB also measure fork+exit and
+# fork+exec throughput (fork_bench --throughput-sec TPUT_SEC: metrics
+# fork_exit and fork_exec, rounds per second in the per_sec column).  The order of
 # the three configurations rotates from one (size, page kind) to the next, so
 # that none always runs first.  For each size, page kind (4k: MADV_NOHUGEPAGE,
 # thp: MADV_HUGEPAGE with THP "enabled" set to madvise) and configuration
@@ -18,6 +21,7 @@
 set -uo pipefail
 
 sizes=${1:?sizes} fork_reps=${2:?fork reps} write_reps=${3:?write reps}
+tput_sec=${4:-0} tput_mib=${5:-0}
 bench=${FF_PROGS:-/opt/fastfork/progs}/fork_bench
 shim=${FF_SHIM:-/opt/fastfork/lib/libfastfork.so}
 served=/sys/class/misc/fastfork/stats/forks_served
@@ -33,7 +37,7 @@ echo madvise >"$thp" || { echo "fork-bench: cannot set $thp" >&2; exit 1; }
 echo "fork-bench: THP enabled now: $(cat $thp); defrag: $(cat /sys/kernel/mm/transparent_hugepage/defrag)"
 echo "fork-bench: $kernel, $cpus CPUs, MemTotal ${mem_mib} MiB, guest CPU: $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)"
 
-csv="kernel,accel,cpus,mem,config,page_kind,size_mib,metric,median_us,p90_us,reps"
+csv="kernel,accel,cpus,mem,config,page_kind,size_mib,metric,median_us,p90_us,reps,per_sec"
 srv="kernel,config,page_kind,size_mib,forks,served_before,served_after,served_delta,expected_delta,ok"
 
 run_config() { # CONFIG ARGS...
@@ -57,10 +61,13 @@ for size in "${size_list[@]}"; do
 	for kind in 4k thp; do
 		order=("${configs[@]:turn % 3}" "${configs[@]:0:turn % 3}")
 		turn=$((turn + 1))
+		tput=()
+		[[ $kind == 4k ]] && ((tput_sec > 0 && size == tput_mib)) &&
+			tput=(--throughput-sec "$tput_sec")
 		for config in "${order[@]}"; do
 			before=$(cat $served)
 			out=$(run_config "$config" --size "$size" --pages "$kind" \
-				--fork-reps "$fork_reps" --write-reps "$wr")
+				--fork-reps "$fork_reps" --write-reps "$wr" "${tput[@]}")
 			rc=$?
 			after=$(cat $served)
 			echo "fork-bench: [$((SECONDS - start))s] $config $kind ${size}M rc=$rc served $before->$after"
