@@ -1,9 +1,5 @@
 # Helpers for engine-semantics.bats: run ff-cow and check the module's
-# statistics around it.  STATS is the module's sysfs statistics directory.
-
-STATS=/sys/class/misc/fastfork/stats
-
-stat_read() { cat "$STATS/$1"; }
+# statistics around it (stat_of: stats-helpers.bash).
 
 # The engine named in ff-cow arguments (ff-cow's default is lazy).
 cow_engine_of() {
@@ -21,7 +17,7 @@ cow_engine_of() {
 cow() {
 	local before after armed engine
 	engine=$(cow_engine_of "$@")
-	before=$(stat_read forks_served)
+	before=$(stat_of forks_served)
 	run "$FF_PROGS/ff-cow" "$@"
 	echo "\$ ff-cow $*"
 	echo "$output"
@@ -30,7 +26,7 @@ cow() {
 		return 1
 	fi
 	[ "$engine" = stock ] && return 0
-	after=$(stat_read forks_served)
+	after=$(stat_of forks_served)
 	armed=$(echo "$output" | sed -n 's/^# armed forks: //p')
 	if [ -z "$armed" ] || [ "$armed" -eq 0 ]; then
 		echo "ff-cow $* armed no fork"
@@ -42,14 +38,48 @@ cow() {
 	fi
 }
 
-# matrix SCENARIO: the small runs every scenario gets, both engines, at a
-# few pages and at 8 MiB (THP on and mixed, unaligned starts, threads).
+# matrix SCENARIO [CHECK]: the small runs every scenario gets, both
+# engines, at a few pages and at 8 MiB (THP on and mixed, unaligned starts,
+# threads); CHECK, a function, runs after each (on its $output).
 matrix() {
-	local s=$1
+	local s=$1 check=${2:-true}
 	cow --scenario "$s" --engine lazy --size 64K --offset 12K
+	$check
 	cow --scenario "$s" --engine eager --size 64K
+	$check
 	cow --scenario "$s" --engine lazy --size 8M --thp mixed --offset 1036K --threads 2
+	$check
 	cow --scenario "$s" --engine eager --size 8M --thp on --offset 4K --threads 3
+	$check
+}
+
+# swapped_at_fork: after cow --scenario swap, every variant had pages in
+# swap at the fork (ff-cow: "# CTX: N of M pages in swap at the fork").
+swapped_at_fork() {
+	local lines zero
+	lines=$(echo "$output" | grep 'pages in swap at the fork' || true)
+	zero=$(echo "$lines" | grep -E ': 0 of [0-9]+ pages in swap' || true)
+	if [ -z "$lines" ] || [ -n "$zero" ]; then
+		echo "MADV_PAGEOUT before the fork put no page in swap$([ -n "$zero" ] && printf ':\n%s' "$zero")"
+		echo "swap: $(grep -E '^Swap(Total|Free):' /proc/meminfo | tr -s ' \n' ' ')"
+		return 1
+	fi
+}
+
+# swapped_after_pageout: after cow --scenario madv-pageout, MADV_PAGEOUT
+# put pages in swap (ff-cow: "# CTX WHO: MADV_PAGEOUT: N of M pages in swap
+# after it"; summed over the variants: a page still mapped by both
+# processes is not paged out, so some variants may see none).
+swapped_after_pageout() {
+	local n
+	n=$(echo "$output" | sed -n 's/.*: MADV_PAGEOUT: \([0-9]*\) of [0-9]* pages in swap after it$/\1/p' |
+		awk '{ n += $1 } END { print n + 0 }')
+	if [ "$n" -eq 0 ]; then
+		echo "MADV_PAGEOUT after the fork put no page in swap in any variant"
+		echo "swap: $(grep -E '^Swap(Total|Free):' /proc/meminfo | tr -s ' \n' ' ')"
+		return 1
+	fi
+	echo "MADV_PAGEOUT: $n pages in swap after it, over the variants"
 }
 
 # engine_stats_present: fail unless the module exports the statistics of
@@ -80,13 +110,13 @@ cow_engine() {
 		echo "cow_engine needs an armed run with --thp off and --size of at least 64M (got: $args)"
 		return 1
 	fi
-	det0=$(stat_read tables_detached)
-	live0=$(stat_read tables_live)
+	det0=$(stat_of tables_detached)
+	live0=$(stat_of tables_live)
 	cow "$@" || return 1
-	det1=$(stat_read tables_detached)
-	conf=$(stat_read resolve_conflicts)
+	det1=$(stat_of tables_detached)
+	conf=$(stat_of resolve_conflicts)
 	for i in $(seq 50); do
-		live1=$(stat_read tables_live)
+		live1=$(stat_of tables_live)
 		[ "$live1" = "$live0" ] && break
 		sleep 0.1
 	done

@@ -8,12 +8,13 @@ stat_of() {
 	cat "$STATS/$1"
 }
 
-# wait_stat_zero NAME: wait up to 5 s for the gauge NAME (armed_threads,
-# tables_live) to fall to 0, as it must once the processes that held
-# arms or detached tables have exited; says where it got stuck.
+# wait_stat_zero NAME [SECONDS]: wait up to SECONDS (default 5) for the
+# gauge NAME (armed_threads, tables_live) to fall to 0, as it must once
+# the processes that held arms or detached tables have exited; says where
+# it got stuck.
 wait_stat_zero() {
 	local i
-	for i in $(seq 100); do
+	for i in $(seq $((${2:-5} * 20))); do
 		[ "$(stat_of "$1")" = 0 ] && return 0
 		sleep 0.05
 	done

@@ -19,8 +19,8 @@
 #   - the shim pass served no fork (forks_served did not grow), a test's
 #     output has a shim line "fastfork: ... force: ..." (a refused fork), or
 #     forks_served grew during the plain pass,
-#   - a selected program is missing from /payload/bin, or swap could not be
-#     set up (unless --no-swap).
+#   - a selected program is missing from /payload/bin, or swap is off
+#     (unless --no-swap).
 #
 #   bash /payload/run.sh [--only ID,ID...] [--plain-only] [--verbose]
 #                        [--no-swap] [--list]
@@ -28,7 +28,8 @@
 #     --plain-only one plain pass, no comparison (for measuring)
 #     --verbose    print every test's full output (default: only the output
 #                  of tests that fail or differ)
-#     --no-swap    do not set up zram swap
+#     --no-swap    run without swap (swapoff -a if the guest has some;
+#                  scripts/mm-selftests then does not ask vm-run for it)
 #     --list       print the tests selected for this kernel and exit
 #
 # Each test runs in a session of its own (setsid) and its result is taken when
@@ -37,10 +38,10 @@
 # session is then killed).  Every program runs in a fresh cwd under /tmp with
 # a hugetlbfs mounted at ./huge (6.1's hugepage-mmap uses it) after
 # `echo 3 > drop_caches`.  Guest set-up: 128 2 MiB huge pages (256 MiB, what
-# run_vmtests.sh wants), kernel.yama.ptrace_scope 0 when present, and swap on
-# a 512 MiB zram device (zram.ko from /payload/mod/<release>/, see
-# scripts/mm-selftests): without swap MADV_PAGEOUT does nothing, cow skips
-# all its "swapped out" cases and khugepaged fails its swap cases.
+# run_vmtests.sh wants), kernel.yama.ptrace_scope 0 when present; swap (a
+# 512 MiB zram device) is set up by vm-run --swap before this runs and only
+# checked here: without swap MADV_PAGEOUT does nothing, cow skips all its
+# "swapped out" cases and khugepaged fails its swap cases.
 #
 # Which tests run, and why the others do not: scripts/vm/mm-selftests/README.
 set -uo pipefail
@@ -174,25 +175,15 @@ if [[ $plain_only == 0 && ! -r /sys/class/misc/fastfork/stats/forks_served ]]; t
 fi
 
 # --- guest set-up -------------------------------------------------------------
-setup_swap() {
-	local d m
-	d=$P/mod/$(uname -r)
-	[[ -f $d/order ]] || { echo "no $d/order (zram.ko for this kernel)"; return 1; }
-	while read -r m; do
-		grep -q "^$m " /proc/modules && continue
-		insmod "$d/$m.ko" || { echo "insmod $d/$m.ko failed"; return 1; }
-	done <"$d/order"
-	[[ -e /sys/block/zram0/disksize ]] || { echo "no zram0"; return 1; }
-	echo 512M >/sys/block/zram0/disksize || return 1
-	mkswap /dev/zram0 >/dev/null || { echo "mkswap /dev/zram0 failed"; return 1; }
-	swapon /dev/zram0 || { echo "swapon /dev/zram0 failed"; return 1; }
-}
 fail=0
-if [[ $swap == 1 ]]; then
-	if ! why=$(setup_swap 2>&1); then
-		echo "  !! no swap: $why"
-		fail=1
-	fi
+# Swap is vm-run's (--swap 512M, which scripts/mm-selftests passes unless
+# --no-swap): here it must be on, or off with --no-swap.
+swap_total=$(awk '/^SwapTotal:/ { print $2 }' /proc/meminfo)
+if [[ $swap == 1 && ${swap_total:-0} -eq 0 ]]; then
+	echo "  !! no swap: SwapTotal is 0 (run the guest with vm-run --swap SIZE, as scripts/mm-selftests vm does)"
+	fail=1
+elif [[ $swap == 0 && ${swap_total:-0} -gt 0 ]]; then
+	swapoff -a || { echo "  !! --no-swap: swapoff -a failed"; fail=1; }
 fi
 NR_HUGEPAGES=128
 echo "$NR_HUGEPAGES" >/proc/sys/vm/nr_hugepages
@@ -419,7 +410,6 @@ T0=$(now)
 run_pass plain
 [[ $plain_only == 0 ]] && run_pass shim
 T1=$(now)
-[[ $swap == 1 ]] && swapoff -a 2>/dev/null
 
 # --- verdict ------------------------------------------------------------------
 allowed() {  # allowed ID KEY

@@ -1317,6 +1317,28 @@ static int op_mremap_grow(const struct op *op, struct region *r)
 	return 0;
 }
 
+/*
+ * Say how many of pages [a, b) are in swap now ("# <ctx> <who>: WHAT: N of
+ * M pages in swap after it"; engine-semantics.bats checks N with swap on).
+ */
+static void report_swapped(const struct region *r, size_t a, size_t b,
+			   const char *what)
+{
+	size_t chunk = 65536, i, k, swapped = 0;
+	uint64_t *buf = xmmap_array(chunk * 8);
+
+	for (i = a; i < b; i += chunk) {
+		size_t hi = MIN(b, i + chunk);
+
+		pagemap_read(r, buf, i, hi);
+		for (k = i; k < hi; k++)
+			swapped += buf[k - i] >> 62 & 1;
+	}
+	munmap(buf, chunk * 8);
+	say("# %s %s: %s: %zu of %zu pages in swap after it\n", ctx, who, what,
+	    swapped, b - a);
+}
+
 static int op_madvise(const struct op *op, struct region *r)
 {
 	size_t a, b, i;
@@ -1332,6 +1354,8 @@ static int op_madvise(const struct op *op, struct region *r)
 		}
 		die("madvise");
 	}
+	if (op->advice == MADV_PAGEOUT)
+		report_swapped(r, a, b, "MADV_PAGEOUT");
 	for (i = a; i < b; i++) {
 		if (r->gen[i] == G_GONE)
 			continue;
