@@ -1,0 +1,222 @@
+#!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-2.0
+# Bounded stress of the module with stress-ng (Debian 12: 0.15.06) and a
+# fork storm of a large process, with every fork of stress-ng served by the
+# module (LD_PRELOAD=$FF_SHIM FASTFORK_MODE=force: a fork the shim cannot
+# have served fails with ENODEV and says "fastfork: ... force: ..."), while
+# vm stressors in a memory-limited cgroup page in and out of swap
+# (pressure_start).  Each stress run must exit 0
+# with no failed stressor and grow forks_served; every test leaves the
+# kernel log clean (dmesg-helpers.bash) and no detached table live once its
+# processes are gone; the last test unloads the module.
+#
+# Guest: test/vm/CMakeLists.txt runs this suite with vm-run --swap 1G
+# --cpus 4 (2 GiB of memory by default); without swap every test fails.
+#
+# Duration: each stress-ng run lasts FF_STRESS_SECONDS (default 10), the
+# swapping vm stressors 40 s more (the whole suite took about 3.5 min per
+# kernel under TCG with 4 vCPUs).  A long run,
+# e.g. 10 minutes per stress-ng run (give the guest the time):
+#   scripts/vm-run --kernel 6.12 --build BUILD --swap 1G --cpus 4 --timeout 3600 \
+#       -- FF_STRESS_SECONDS=600 bats /opt/fastfork/tests/stress.bats
+
+bats_require_minimum_version 1.5.0
+load dmesg-helpers
+load stats-helpers
+
+setup_file() {
+	local kb
+	kb=$(awk '/^SwapTotal:/ { print $2 }' /proc/meminfo)
+	if [ "${kb:-0}" -eq 0 ]; then
+		echo "no swap in this guest (SwapTotal 0): run the suite with vm-run --swap SIZE, as test/vm/CMakeLists.txt does" >&2
+		return 1
+	fi
+	command -v stress-ng >/dev/null || {
+		echo "stress-ng is not in the guest (scripts/vm/mkinitramfs puts it there)" >&2
+		return 1
+	}
+	export FF_STRESS_SECONDS=${FF_STRESS_SECONDS:-10}
+	echo "# $(stress-ng --version 2>&1 | head -n1); ${FF_STRESS_SECONDS}s per run;" \
+		"$(grep -c ^processor /proc/cpuinfo) CPUs, $(awk '/^MemTotal:/ { printf "%d MiB", $2 / 1024 }' /proc/meminfo)," \
+		"swap $((kb / 1024)) MiB" >&3
+}
+
+setup() {
+	[ -n "$FF_SHIM" ] || skip "FF_SHIM not set (not in the VM?)"
+	[ -e /dev/fastfork ] || {
+		echo "/dev/fastfork missing: is the module loaded?"
+		return 1
+	}
+	dmesg_mark
+	swap_peak_file=$BATS_TEST_TMPDIR/swap-peak
+}
+
+teardown() {
+	dmesg_clean
+}
+
+# swap in use now, KiB
+swap_used() { awk '/^SwapTotal:/ { t = $2 } /^SwapFree:/ { f = $2 } END { print t - f }' /proc/meminfo; }
+
+# swap_watch_start / swap_watch_stop: the most swap in use in between (KiB)
+# goes to $swap_peak (sampled every 0.2 s).
+swap_watch_start() {
+	echo 0 >"$swap_peak_file"
+	(
+		peak=0
+		while :; do
+			u=$(swap_used)
+			[ "$u" -gt "$peak" ] && peak=$u && echo "$peak" >"$swap_peak_file"
+			sleep 0.2
+		done
+	) 3>&- &
+	swap_watch_pid=$!
+}
+swap_watch_stop() {
+	kill "$swap_watch_pid" 2>/dev/null
+	wait "$swap_watch_pid" 2>/dev/null || true
+	swap_peak=$(cat "$swap_peak_file")
+	echo "swap in use at most: $((swap_peak / 1024)) MiB"
+}
+
+# stressng ARGS...: stress-ng ARGS for FF_STRESS_SECONDS with every fork
+# through the module; it must exit 0 with "successful run completed", no
+# failed stressor, and no fork the shim could not have served.  Bounded
+# by a generous timeout (stress-ng waits for its stressors to finish).
+stressng() {
+	local secs=$FF_STRESS_SECONDS
+	run timeout -k 10 $((secs * 3 + 120)) \
+		env LD_PRELOAD="$FF_SHIM" FASTFORK_MODE=force \
+		stress-ng --timeout "${secs}s" --metrics-brief --verify --temp-path /tmp "$@"
+	echo "\$ stress-ng $*"
+	echo "$output"
+	if [ "$status" -ne 0 ]; then
+		echo "stress-ng exited with status $status$([ "$status" -eq 124 ] && echo ' (timed out)')"
+		return 1
+	fi
+	if ! echo "$output" | grep -q 'successful run completed'; then
+		echo "stress-ng did not report a successful run"
+		return 1
+	fi
+	if echo "$output" | grep -Eq 'failed: [1-9]|fatal|unsuccessful'; then
+		echo "stress-ng reports failed stressors"
+		return 1
+	fi
+	if echo "$output" | grep -q 'fastfork: .*force: '; then
+		echo "the shim could not have some forks served (FASTFORK_MODE=force):"
+		echo "$output" | grep 'fastfork: .*force: ' | sort | uniq -c | head -n 5
+		return 1
+	fi
+}
+
+# served_since N: forks_served grew past N
+served_since() {
+	local now
+	now=$(stat_of forks_served)
+	echo "forks_served $1 -> $now (+$((now - $1)))"
+	if [ "$now" -le "$1" ]; then
+		echo "forks_served did not grow: the module served no fork"
+		return 1
+	fi
+}
+
+# pressure_start: two stress-ng vm stressors (with --verify: they check
+# their own memory) that together want half of MemTotal, confined to a
+# memory cgroup allowed a quarter (so that half of their pages live in
+# swap and they page in and out all the time), in the background and with
+# their forks served by the module too, for FF_STRESS_SECONDS + 40 s.
+# Returns once the guest has pages in swap (at most 30 s).  pressure_stop
+# waits for it and requires its success.  (Without the cgroup, vm
+# stressors sized to fit beside the rest never reached swap here.)
+pressure_start() {
+	local kb i cg=/sys/fs/cgroup
+	kb=$(awk '/^MemTotal:/ { print $2 }' /proc/meminfo)
+	grep -q " $cg cgroup2 " /proc/mounts || mount -t cgroup2 none $cg
+	echo +memory >$cg/cgroup.subtree_control
+	pressure_cg=$cg/ff-pressure
+	mkdir -p $pressure_cg
+	echo "$((kb / 4))K" >$pressure_cg/memory.max
+	swap_watch_start
+	(
+		echo "$BASHPID" >$pressure_cg/cgroup.procs
+		exec env LD_PRELOAD="$FF_SHIM" FASTFORK_MODE=force \
+			stress-ng --timeout "$((FF_STRESS_SECONDS + 40))s" \
+			--temp-path /tmp --metrics-brief --verify \
+			--vm 2 --vm-bytes "$((kb / 4))K" --vm-keep --oom-avoid
+	) >"$BATS_TEST_TMPDIR/pressure.out" 2>&1 3>&- &
+	pressure_pid=$!
+	for i in $(seq 150); do
+		[ "$(swap_used)" -gt 0 ] && { echo "swap in use after $((i / 5)) s of pressure"; return 0; }
+		sleep 0.2
+	done
+	echo "no page went to swap within 30 s of pressure"
+	pressure_stop || true
+	return 1
+}
+pressure_stop() {
+	local rc=0
+	wait "$pressure_pid" || rc=$?
+	swap_watch_stop
+	rmdir "$pressure_cg" 2>/dev/null || true
+	echo "\$ stress-ng (pressure): status $rc"
+	cat "$BATS_TEST_TMPDIR/pressure.out"
+	[ "$rc" -eq 0 ] || { echo "the stress-ng pressure run exited with status $rc"; return 1; }
+	grep -q 'successful run completed' "$BATS_TEST_TMPDIR/pressure.out"
+}
+
+@test "stress-ng's fork, vfork and clone stressors pass with every fork served by the module" {
+	local s0
+	s0=$(stat_of forks_served)
+	stressng --fork 2 --vfork 1 --clone 1
+	served_since "$s0"
+	wait_stat_zero tables_live 10
+}
+
+@test "stress-ng's mmap, mremap, madvise, mlock and userfaultfd stressors pass while other processes swap" {
+	local s0
+	s0=$(stat_of forks_served)
+	pressure_start
+	stressng --mmap 1 --mremap 1 --madvise 1 --mlock 1 --userfaultfd 1
+	pressure_stop
+	served_since "$s0"
+	wait_stat_zero tables_live 10
+}
+
+# stress-ng's swap stressor (swapon/swapoff of a swap file) cannot run
+# here: the guest's filesystems (rootfs, tmpfs) refuse swap files, and it
+# "skips" with status 3.  pageswap (pages out and in) stands for it.
+@test "stress-ng's pageswap stressor passes while other processes swap" {
+	local s0
+	s0=$(stat_of forks_served)
+	pressure_start
+	stressng --pageswap 1
+	pressure_stop
+	served_since "$s0"
+	wait_stat_zero tables_live 10
+}
+
+@test "a storm of forks of a 256 MiB process gives every child its memory while other processes swap" {
+	local s0 s1 armed
+	s0=$(stat_of forks_served)
+	pressure_start
+	run "$FF_PROGS/ff-cow" --engine lazy --size 256M --thp off --scenario storm
+	echo "\$ ff-cow --engine lazy --size 256M --thp off --scenario storm"
+	echo "$output"
+	pressure_stop
+	[ "$status" -eq 0 ] || { echo "ff-cow exited with status $status"; return 1; }
+	armed=$(echo "$output" | sed -n 's/^# armed forks: //p')
+	[ -n "$armed" ] && [ "$armed" -gt 0 ] || { echo "ff-cow armed no fork"; return 1; }
+	s1=$(stat_of forks_served)
+	echo "ff-cow armed $armed forks; forks_served $s0 -> $s1"
+	[ $((s1 - s0)) -ge "$armed" ] || { echo "forks_served grew by less than the $armed forks ff-cow armed"; return 1; }
+	wait_stat_zero tables_live 10
+}
+
+@test "after the stress no detached table is live and the module unloads and loads again" {
+	wait_stat_zero tables_live 10
+	rmmod fastfork
+	[ ! -e /sys/class/misc/fastfork ] || { echo "/sys/class/misc/fastfork still there after rmmod"; return 1; }
+	insmod "$FF_KO"
+	[ -e /dev/fastfork ]
+	[ "$(stat_of tables_live)" = 0 ]
+}
