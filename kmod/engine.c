@@ -10,7 +10,7 @@
  * detach, copy and attach change no counter; handing a node to a child
  * adds to the child's; dropping a reference subtracts from the dropper's.
  *
- * Locking order: mmap lock or VMA lock (callers) > ff_mm.lock (parent's
+ * Locking order: mmap lock (callers) > ff_mm.lock (parent's
  * before child's in a fork) > anon_vma lock > ff_node.lock > PMD lock.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
@@ -156,8 +156,8 @@ static int ff_resolve_nodes(struct ff_mm *ffm, struct vm_area_struct *vma,
 
 /*
  * Resolve [@start, @end) of @mm before a kernel path reads or changes
- * it.  Caller holds the mmap lock, or the VMA lock of @vma, which then
- * covers the range.  Returns the number of tables resolved or -errno.
+ * it.  Caller holds the mmap lock; @vma, when not NULL, covers the
+ * range.  Returns the number of tables resolved or -errno.
  */
 int ff_resolve_range(struct mm_struct *mm, struct vm_area_struct *vma,
 		     unsigned long start, unsigned long end, gfp_t gfp)

@@ -59,9 +59,12 @@ FF_WRAP_RESUME(vm_fault_t, handle_mm_fault, struct vm_area_struct *vma,
 	       struct pt_regs *regs);
 
 /*
- * With FAULT_FLAG_VMA_LOCK (6.12) only @vma is locked, and several
- * threads may fault in it at once: ff_mm.lock serialises their resolves,
- * and a thread that finds the node gone finds the PMD filled.
+ * Resolving needs the mmap lock (see ff_table_copy()).  A fault under
+ * only its VMA's lock (FAULT_FLAG_VMA_LOCK, 6.12) that would resolve
+ * drops that lock and asks to be retried; the retry holds the mmap lock,
+ * as the kernel itself does when a fault needs more than the VMA lock.
+ * Threads faulting at once are serialised by ff_mm.lock, and a thread
+ * that finds the node gone finds the PMD filled.
  */
 static vm_fault_t notrace ff_handle_mm_fault(struct vm_area_struct *vma,
 					     unsigned long address,
@@ -73,6 +76,14 @@ static vm_fault_t notrace ff_handle_mm_fault(struct vm_area_struct *vma,
 	int err = 0;
 
 	ff_wrap_enter();
+#if FF_KERNEL_SERIES >= 604
+	if ((flags & FAULT_FLAG_VMA_LOCK) && ff_any_detached() &&
+	    ff_mm_may_hold(vma->vm_mm, start, start + PMD_SIZE)) {
+		vma_end_read(vma);
+		ff_wrap_leave();
+		return VM_FAULT_RETRY;
+	}
+#endif
 	if (ff_any_detached())
 		err = ff_resolve_range(vma->vm_mm, vma, start, start + PMD_SIZE,
 				       GFP_KERNEL);

@@ -200,6 +200,13 @@ unlock:
  * table fills a PMD that was empty, so nothing stale can be cached for
  * it.  @vma is any VMA of @mm (only its mm's flags are consulted).
  *
+ * Duplicating an anon rmap is done, as in fork, inside a write section
+ * of @mm's write_protect_seq (page_try_dup_anon_rmap() asserts it), so
+ * that GUP-fast pinning in @mm retries.  The sections must not overlap:
+ * fork opens its own under the mmap write lock, and every caller here
+ * holds the mmap lock (never only a VMA lock: ff_handle_mm_fault()
+ * retries those faults under the mmap lock) and ffm->lock.
+ *
  * Returns 0, -ENOMEM, -EEXIST if the PMD is taken, or -EBUSY if a page
  * may be pinned for DMA (nothing is changed then).
  */
@@ -224,6 +231,7 @@ int ff_table_copy(struct mm_struct *mm, pmd_t *pmd, struct ff_node *node,
 		err = -EEXIST;
 		goto unlock;
 	}
+	raw_write_seqcount_begin(&mm->write_protect_seq);
 	for (i = 0; i < PTRS_PER_PTE; i++) {
 		unsigned long addr = node->addr + i * PAGE_SIZE;
 		pte_t pte = READ_ONCE(src[i]);
@@ -239,6 +247,7 @@ int ff_table_copy(struct mm_struct *mm, pmd_t *pmd, struct ff_node *node,
 		}
 		set_pte_at(mm, addr, &dst[i], pte_mkold(pte));
 	}
+	raw_write_seqcount_end(&mm->write_protect_seq);
 	/* Entries visible before the PMD, for GUP-fast (pmd_install()). */
 	smp_wmb();
 	pmd_populate(mm, pmd, table);
