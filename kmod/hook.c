@@ -49,6 +49,34 @@ static void ff_hook_remove(struct ff_hook *hook)
 	}
 }
 
+/* Only for ff_hook_find_copies(); module init is serialised. */
+static struct ftrace_ops ff_copy_probe;
+
+/*
+ * GCC may split or specialise a function into a copy (NAME.part.N,
+ * NAME.constprop.N, NAME.isra.N) and have some callers call the copy, so
+ * that a hook on NAME misses their calls.  For the engine that loses
+ * memory (a debug build of 6.1 had move_page_tables.part.0, and mremap
+ * moved detached ranges unseen), so such a kernel is refused.  Returns 0
+ * when no traceable copy of @target exists.
+ */
+static int ff_hook_find_copies(const char *target)
+{
+	char glob[KSYM_NAME_LEN];
+	int len = snprintf(glob, sizeof(glob), "%s.*", target);
+	int found;
+
+	if (len >= sizeof(glob))
+		return -ENAMETOOLONG;
+	found = !ftrace_set_filter(&ff_copy_probe, glob, len, 1);
+	ftrace_free_filter(&ff_copy_probe);
+	if (!found)
+		return 0;
+	pr_err("cannot hook %s: the kernel also has a compiler-made copy (%s) whose callers would bypass the hook, refusing to load\n",
+	       target, glob);
+	return -ENOENT;
+}
+
 static int ff_hook_install(struct ff_hook *hook, unsigned long flags)
 {
 	int err;
@@ -62,7 +90,7 @@ static int ff_hook_install(struct ff_hook *hook, unsigned long flags)
 		return err;
 	}
 	hook->filtered = true;
-	return 0;
+	return ff_hook_find_copies(hook->target);
 }
 
 static int ff_hook_register(struct ff_hook *hook)
