@@ -294,7 +294,8 @@ prog_result() {
 
 # Subtests of an output: "KEY<TAB>STATUS" lines.
 subtests() {
-	tr -d '\r' <"$1" | sed 's/\x1b\[[0-9;]*m//g' | awk '
+	# colour codes off (busybox sed knows no \x1b: the byte itself)
+	tr -d '\r' <"$1" | sed "s/$(printf '\033')\\[[0-9;]*m//g" | awk '
 		function flush() {
 			if (kh != "") print kh "\t" khst
 			kh = ""
