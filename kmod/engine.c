@@ -123,16 +123,21 @@ conflict:
  * Resolve every node of @ffm's mm that overlaps [@start, @end) and was
  * detached at least @min_age jiffies ago.  Caller holds ffm->lock.
  * @vma: a VMA of the mm, or NULL when the caller holds the mmap lock
- * (one is looked up).  Returns the number resolved or a negative errno
- * (-ENOMEM, -EBUSY); conflicts are skipped.
+ * (one is looked up).  A node that cannot be resolved now does not stop
+ * the walk: the background resolver must not let one pinned or
+ * unallocatable table keep every later one detached, and a caller that
+ * fails anyway loses nothing by the others being resolved.  Conflicts
+ * are skipped.  Adds the number resolved to *@resolved (may be NULL);
+ * returns 0 or the first error (-ENOMEM, -EBUSY).
  */
 static int ff_resolve_nodes(struct ff_mm *ffm, struct vm_area_struct *vma,
 			    unsigned long start, unsigned long end,
-			    unsigned long min_age, gfp_t gfp)
+			    unsigned long min_age, gfp_t gfp,
+			    unsigned int *resolved)
 {
 	struct ff_node *node;
 	unsigned long idx;
-	int done = 0, err;
+	int first_err = 0, err;
 
 	xa_for_each_range(&ffm->nodes, idx, node, FF_IDX(start),
 			  FF_IDX(end - 1)) {
@@ -147,17 +152,21 @@ static int ff_resolve_nodes(struct ff_mm *ffm, struct vm_area_struct *vma,
 		err = ff_node_resolve(ffm, node, any, false, gfp);
 		if (err == -EEXIST)
 			continue;
-		if (err)
-			return err;
-		done++;
+		if (err) {
+			first_err = first_err ?: err;
+			continue;
+		}
+		if (resolved)
+			(*resolved)++;
 	}
-	return done;
+	return first_err;
 }
 
 /*
  * Resolve [@start, @end) of @mm before a kernel path reads or changes
  * it.  Caller holds the mmap lock; @vma, when not NULL, covers the
- * range.  Returns the number of tables resolved or -errno.
+ * range.  Returns 0 or -errno (some table of the range is still
+ * detached).
  */
 int ff_resolve_range(struct mm_struct *mm, struct vm_area_struct *vma,
 		     unsigned long start, unsigned long end, gfp_t gfp)
@@ -171,7 +180,7 @@ int ff_resolve_range(struct mm_struct *mm, struct vm_area_struct *vma,
 	if (!ffm)
 		return 0;
 	mutex_lock(&ffm->lock);
-	ret = ff_resolve_nodes(ffm, vma, start, end, 0, gfp);
+	ret = ff_resolve_nodes(ffm, vma, start, end, 0, gfp, NULL);
 	ff_mm_unlock(ffm);
 	ff_mm_put(ffm);
 	return ret;
@@ -385,20 +394,20 @@ out:
 
 /*
  * Background resolver (resolver.c, a kworker): resolve the nodes of
- * @ffm's mm detached at least @min_age jiffies ago.  Returns the number
- * resolved or -ENOMEM.
+ * @ffm's mm detached at least @min_age jiffies ago, as many as can be
+ * now (the others wait for the next pass).  Returns the number resolved.
  */
-int ff_resolve_older(struct ff_mm *ffm, unsigned long min_age)
+unsigned int ff_resolve_older(struct ff_mm *ffm, unsigned long min_age)
 {
 	struct mm_struct *mm = ffm->mm;
-	int done;
+	unsigned int done = 0;
 
 	if (!mmget_not_zero(mm))
 		return 0;
 	mmap_read_lock(mm);
 	mutex_lock(&ffm->lock);
-	done = ff_resolve_nodes(ffm, NULL, 0, TASK_SIZE_MAX, min_age,
-				GFP_KERNEL);
+	ff_resolve_nodes(ffm, NULL, 0, TASK_SIZE_MAX, min_age, GFP_KERNEL,
+			 &done);
 	ff_mm_unlock(ffm);
 	mmap_read_unlock(mm);
 	/* Never run exit_mmap() from here if the owner exited meanwhile. */
@@ -414,18 +423,18 @@ static void ff_eager_resolve(struct callback_head *work)
 {
 	struct ff_mm *ffm = container_of(work, struct ff_mm, eager_work);
 	struct mm_struct *mm = ffm->mm;
-	int done = 0;
+	unsigned int done = 0;
 
 	if (mmget_not_zero(mm)) {
 		mmap_read_lock(mm);
 		mutex_lock(&ffm->lock);
-		done = ff_resolve_nodes(ffm, NULL, 0, TASK_SIZE_MAX, 0,
-					GFP_KERNEL | __GFP_NOFAIL);
+		ff_resolve_nodes(ffm, NULL, 0, TASK_SIZE_MAX, 0,
+				 GFP_KERNEL | __GFP_NOFAIL, &done);
 		ff_mm_unlock(ffm);
 		mmap_read_unlock(mm);
 		mmput(mm);
 	}
-	if (done > 0)
+	if (done)
 		ff_stat_add(FF_STAT_TABLES_RESOLVED_EAGER, done);
 	ff_mm_put(ffm);
 }

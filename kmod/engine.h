@@ -108,7 +108,7 @@ void ff_resolve_range_unlocked(struct mm_struct *mm, unsigned long start,
 void ff_unmap_range(struct vm_area_struct *vma, unsigned long start,
 		    unsigned long end, gfp_t gfp);
 void ff_engine_child_forked(struct task_struct *child);
-int ff_resolve_older(struct ff_mm *ffm, unsigned long min_age);
+unsigned int ff_resolve_older(struct ff_mm *ffm, unsigned long min_age);
 
 /* resolver.c */
 void ff_resolver_init(void);

@@ -76,17 +76,18 @@ static vm_fault_t notrace ff_handle_mm_fault(struct vm_area_struct *vma,
 	int err = 0;
 
 	ff_wrap_enter();
+	if (ff_any_detached()) {
 #if FF_KERNEL_SERIES >= 604
-	if ((flags & FAULT_FLAG_VMA_LOCK) && ff_any_detached() &&
-	    ff_mm_may_hold(vma->vm_mm, start, start + PMD_SIZE)) {
-		vma_end_read(vma);
-		ff_wrap_leave();
-		return VM_FAULT_RETRY;
-	}
+		if ((flags & FAULT_FLAG_VMA_LOCK) &&
+		    ff_mm_may_hold(vma->vm_mm, start, start + PMD_SIZE)) {
+			vma_end_read(vma);
+			ff_wrap_leave();
+			return VM_FAULT_RETRY;
+		}
 #endif
-	if (ff_any_detached())
 		err = ff_resolve_range(vma->vm_mm, vma, start, start + PMD_SIZE,
 				       GFP_KERNEL);
+	}
 	if (err == -ENOMEM)
 		ret = VM_FAULT_OOM;
 	else if (err == -EBUSY)

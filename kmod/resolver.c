@@ -42,10 +42,10 @@ static void ff_resolver_run(struct work_struct *work)
 		while ((n = ff_mm_get_batch(batch, FF_RESOLVER_BATCH,
 					    &cursor))) {
 			for (i = 0; i < n; i++) {
-				int done = ff_resolve_older(batch[i],
-							    min_age);
+				unsigned int done = ff_resolve_older(batch[i],
+								     min_age);
 
-				if (done > 0)
+				if (done)
 					ff_stat_add(FF_STAT_TABLES_RESOLVED_BACKGROUND,
 						    done);
 				ff_mm_put(batch[i]);

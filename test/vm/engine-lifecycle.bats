@@ -121,6 +121,33 @@ hold_start() {
 	dmesg_clean
 }
 
+@test "the background resolver goes on past a table it cannot resolve" {
+	# The child unmaps the upper 32 MiB at once: the parent becomes the
+	# last owner of those 16 tables (attach, no allocation) and still
+	# shares the lower 16 with the child (a copy allocates a table).
+	# With every engine allocation failing, the lower ones stay
+	# detached, which must not keep the upper ones (higher addresses,
+	# walked later) detached too.
+	hold_start -u 32 64 lazy 4000
+	background=$(stat_of tables_resolved_background)
+	echo 1 >$INJECT
+	echo 1 >$PARAM
+	for i in $(seq 40); do
+		[ $(($(stat_of tables_resolved_background) - background)) -ge 16 ] && break
+		sleep 0.1
+	done
+	resolved=$(($(stat_of tables_resolved_background) - background))
+	echo 0 >$INJECT
+	echo "resolved in the background while allocations failed: $resolved"
+	[ $resolved -ge 16 ]
+	wait $holder
+	cat "$holdlog"
+	grep -qx 'child_check 0' "$holdlog"
+	grep -qx 'parent_check 0' "$holdlog"
+	wait_stat_zero tables_live
+	dmesg_clean
+}
+
 @test "anonymous and page-table memory return to their baseline after armed forks" {
 	anon0=$(anon_kib) pt0=$(page_tables_kib)
 	for engine in lazy eager lazy; do

@@ -3,14 +3,15 @@
  * ff-hold: one fork of a process holding anonymous memory, with the child
  * kept alive without touching it, for the engine's lifecycle tests.
  *
- *   ff-hold MIB lazy|eager|stock CHILD_MS [PARENT_TOUCH_MS]
+ *   ff-hold [-u UNMAP_MIB] MIB lazy|eager|stock CHILD_MS [PARENT_TOUCH_MS]
  *
  * Maps MIB MiB (MADV_NOHUGEPAGE, 2 MiB aligned) and writes every page,
  * arms the fork with the engine named (stock: no arm), forks.  The child
  * first prints the module's tables_resolved_eager as it sees it on its
- * first return to user space, then sleeps CHILD_MS without touching the
- * memory, checks every page and prints "child_check 0" (all as before
- * the fork) or 1, then exits.  The parent prints its VmRSS before and
+ * first return to user space, unmaps the top UNMAP_MIB MiB of the range
+ * with -u, then sleeps CHILD_MS without touching the rest of the
+ * memory, checks every page it kept and prints "child_check 0" (all as
+ * before the fork) or 1, then exits.  The parent prints its VmRSS before and
  * right after the fork; with PARENT_TOUCH_MS it writes every page after
  * that many ms (while the child lives).  It prints "ready <child pid>"
  * once the child runs, and "parent_check 0|1" after the child ended.
@@ -80,15 +81,24 @@ int main(int argc, char **argv)
 	struct fastfork_stats st;
 	unsigned char *raw, *mem;
 	long child_ms, touch_ms = -1;
-	int ready[2], status, fd, bad;
-	size_t len;
+	int ready[2], status, fd, bad, opt;
+	size_t len, unmap_len = 0;
 	pid_t pid;
 
+	while ((opt = getopt(argc, argv, "u:")) != -1) {
+		if (opt != 'u')
+			return 2;
+		unmap_len = strtoul(optarg, NULL, 0) << 20;
+	}
+	argv += optind - 1;
+	argc -= optind - 1;
 	if (argc < 4) {
-		fprintf(stderr, "usage: ff-hold MIB lazy|eager|stock CHILD_MS [PARENT_TOUCH_MS]\n");
+		fprintf(stderr, "usage: ff-hold [-u UNMAP_MIB] MIB lazy|eager|stock CHILD_MS [PARENT_TOUCH_MS]\n");
 		return 2;
 	}
 	len = strtoul(argv[1], NULL, 0) << 20;
+	if (unmap_len > len)
+		return 2;
 	child_ms = atol(argv[3]);
 	if (argc > 4)
 		touch_ms = atol(argv[4]);
@@ -118,11 +128,13 @@ int main(int argc, char **argv)
 		printf("child_eager_seen %llu\n",
 		       (unsigned long long)st.tables_resolved_eager);
 		fflush(stdout);
+		if (unmap_len && munmap(mem + len - unmap_len, unmap_len))
+			_exit(2);
 		close(ready[0]);
 		if (write(ready[1], "r", 1) != 1)
 			_exit(2);
 		sleep_ms(child_ms);
-		bad = check(mem, len, 1, "child");
+		bad = check(mem, len - unmap_len, 1, "child");
 		printf("child_check %d\n", bad);
 		fflush(stdout);
 		_exit(bad);
