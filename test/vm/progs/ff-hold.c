@@ -3,18 +3,28 @@
  * ff-hold: one fork of a process holding anonymous memory, with the child
  * kept alive without touching it, for the engine's lifecycle tests.
  *
- *   ff-hold [-u UNMAP_MIB] MIB lazy|eager|stock CHILD_MS [PARENT_TOUCH_MS]
+ *   ff-hold [-u UNMAP_MIB] [-n NTH] [-r] MIB lazy|eager|stock CHILD_MS
+ *           [PARENT_TOUCH_MS]
  *
  * Maps MIB MiB (MADV_NOHUGEPAGE, 2 MiB aligned) and writes every page,
  * arms the fork with the engine named (stock: no arm), forks.  The child
  * first prints the module's tables_resolved_eager as it sees it on its
  * first return to user space, unmaps the top UNMAP_MIB MiB of the range
- * with -u, then sleeps CHILD_MS without touching the rest of the
- * memory, checks every page it kept and prints "child_check 0" (all as
- * before the fork) or 1, then exits.  The parent prints its VmRSS before and
+ * with -u, then sleeps CHILD_MS without touching the rest of the memory,
+ * checks every page it kept and prints "child_check 0" (all as before
+ * the fork) or 1, then exits.  The parent prints its VmRSS before and
  * right after the fork; with PARENT_TOUCH_MS it writes every page after
- * that many ms (while the child lives).  It prints "ready <child pid>"
- * once the child runs, and "parent_check 0|1" after the child ended.
+ * that many ms (while the child lives), or with -r reads and checks
+ * every page instead (a resolve each 2 MiB, no copy-on-write per page).
+ * It prints "ready <child pid>" once the child runs, and
+ * "parent_check 0|1" after the child ended.
+ *
+ * With -n (kernels with CONFIG_FAULT_INJECTION), the parent writes NTH
+ * to /proc/thread-self/fail-nth just before fork(): the NTH allocation
+ * the kernel makes for it from there on (in the fork, or in its resolves
+ * later) fails; at the end it prints "fail_nth_left K", 0 when that
+ * allocation was reached.
+ *
  * Exit 0 when every page held what it should in both processes, 1
  * otherwise (or when the child was killed), 2 on setup errors, 3 when
  * fork() itself failed (the error is printed).
@@ -68,6 +78,31 @@ static void fill(unsigned char *mem, size_t len, unsigned char base)
 		memset(mem + i, (unsigned char)(base + i / PAGE), PAGE);
 }
 
+/* The thread's fail-nth file, or -1; opened before, as that allocates. */
+static int fail_nth_open(void)
+{
+	return open("/proc/thread-self/fail-nth", O_RDWR);
+}
+
+static int fail_nth_set(int fd, unsigned long nth)
+{
+	char buf[32];
+	int len = snprintf(buf, sizeof(buf), "%lu", nth);
+
+	return pwrite(fd, buf, len, 0) == len ? 0 : -1;
+}
+
+/* Print what is left of the countdown and stop it. */
+static void fail_nth_report(int fd)
+{
+	char buf[32] = "";
+
+	if (pread(fd, buf, sizeof(buf) - 1, 0) > 0)
+		printf("fail_nth_left %lu\n", strtoul(buf, NULL, 10));
+	fail_nth_set(fd, 0);
+	fflush(stdout);
+}
+
 static void sleep_ms(long ms)
 {
 	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
@@ -81,19 +116,26 @@ int main(int argc, char **argv)
 	struct fastfork_stats st;
 	unsigned char *raw, *mem;
 	long child_ms, touch_ms = -1;
-	int ready[2], status, fd, bad, opt;
+	int ready[2], status, fd, bad, opt, nth_fd = -1, read_only = 0;
 	size_t len, unmap_len = 0;
+	unsigned long nth = 0;
 	pid_t pid;
 
-	while ((opt = getopt(argc, argv, "u:")) != -1) {
-		if (opt != 'u')
+	while ((opt = getopt(argc, argv, "u:n:r")) != -1) {
+		if (opt == 'r')
+			read_only = 1;
+		else if (opt == 'u')
+			unmap_len = strtoul(optarg, NULL, 0) << 20;
+		else if (opt == 'n')
+			nth = strtoul(optarg, NULL, 0);
+		else
 			return 2;
-		unmap_len = strtoul(optarg, NULL, 0) << 20;
 	}
 	argv += optind - 1;
 	argc -= optind - 1;
 	if (argc < 4) {
-		fprintf(stderr, "usage: ff-hold [-u UNMAP_MIB] MIB lazy|eager|stock CHILD_MS [PARENT_TOUCH_MS]\n");
+		fprintf(stderr,
+			"usage: ff-hold [-u UNMAP_MIB] [-n NTH] [-r] MIB lazy|eager|stock CHILD_MS [PARENT_TOUCH_MS]\n");
 		return 2;
 	}
 	len = strtoul(argv[1], NULL, 0) << 20;
@@ -118,9 +160,20 @@ int main(int argc, char **argv)
 		perror("arm");
 		return 2;
 	}
+	if (nth) {
+		nth_fd = fail_nth_open();
+		if (nth_fd < 0) {
+			perror("/proc/thread-self/fail-nth");
+			return 2;
+		}
+		if (fail_nth_set(nth_fd, nth))
+			return 2;
+	}
 	pid = fork();
 	if (pid < 0) {
 		perror("fork");
+		if (nth_fd >= 0)
+			fail_nth_report(nth_fd);
 		return 3;
 	}
 	if (!pid) {
@@ -145,13 +198,19 @@ int main(int argc, char **argv)
 		return 2;
 	printf("ready %d\n", pid);
 	fflush(stdout);
+	bad = 0;
 	if (touch_ms >= 0) {
 		sleep_ms(touch_ms);
-		fill(mem, len, 7);
+		if (read_only)
+			bad = check(mem, len, 1, "parent (read)");
+		else
+			fill(mem, len, 7);
 	}
 	if (waitpid(pid, &status, 0) != pid)
 		return 2;
-	bad = check(mem, len, touch_ms >= 0 ? 7 : 1, "parent");
+	if (nth_fd >= 0)
+		fail_nth_report(nth_fd);
+	bad |= check(mem, len, touch_ms >= 0 && !read_only ? 7 : 1, "parent");
 	printf("parent_check %d\n", bad);
 	if (!WIFEXITED(status) || WEXITSTATUS(status))
 		return 1;
