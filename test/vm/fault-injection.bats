@@ -59,7 +59,7 @@ page_tables_kib() { awk '$1 == "PageTables:" { print $2 }' /proc/meminfo; }
 # (seen at N=206/207 of an eager sweep: wp_page_copy() under
 # __rseq_handle_notify_resume()), fastfork or not.
 sweep() {
-	local engine=$1 nth out rc left kept=0 failed=0 nomem0
+	local engine=$1 nth out rc left kept=0 failed=0 nomem0 summary
 	nomem0=$(stat_of fallback_table_nomem)
 	for nth in $(seq $MAX_NTH); do
 		rc=0
@@ -87,10 +87,11 @@ sweep() {
 		fi
 		[ "$left" -gt 0 ] && break
 	done
-	echo "# $engine: $((nth - 1)) allocation points failed one at a time:" \
-		"$kept runs kept both snapshots, $failed forks failed with ENOMEM;" \
-		"fallback_table_nomem +$(($(stat_of fallback_table_nomem) - nomem0))" |
-		tee /dev/fd/3
+	summary="$engine: $((nth - 1)) allocation points failed one at a time:"
+	summary+=" $kept runs kept both snapshots, $failed forks failed with ENOMEM;"
+	summary+=" fallback_table_nomem +$(($(stat_of fallback_table_nomem) - nomem0))"
+	echo "$summary"
+	echo "# $summary" >&3
 	if [ "$left" -eq 0 ]; then
 		echo "still reaching allocation $MAX_NTH: raise FF_FAIL_NTH_MAX"
 		return 1
