@@ -16,19 +16,15 @@ bats_require_minimum_version 1.5.0
 load dmesg-helpers
 load stats-helpers
 load engine-helpers
+load swap-helpers
 
 # Swap: vm-run --swap (test/vm/CMakeLists.txt runs this suite with it).
 # Without swap MADV_PAGEOUT is a no-op and the swap scenarios would test
 # nothing, so no swap fails every test here; the MADV_PAGEOUT tests also
 # check that pages really went to swap (engine-helpers.bash).
 setup_file() {
-	local kb
-	kb=$(awk '/^SwapTotal:/ { print $2 }' /proc/meminfo)
-	if [ "${kb:-0}" -eq 0 ]; then
-		echo "no swap in this guest (SwapTotal 0): run the suite with vm-run --swap SIZE, as test/vm/CMakeLists.txt does" >&2
-		return 1
-	fi
-	echo "# swap: $((kb / 1024)) MiB ($(awk 'NR > 1 { printf "%s%s", s, $1; s = " " }' /proc/swaps))" >&3
+	require_swap || return 1
+	echo "# swap: $((swap_kib / 1024)) MiB ($(awk 'NR > 1 { printf "%s%s", s, $1; s = " " }' /proc/swaps))" >&3
 	echo "# THP: $(cat /sys/kernel/mm/transparent_hugepage/enabled 2>/dev/null), KSM: $([ -e /sys/kernel/mm/ksm/run ] && echo available || echo missing)" >&3
 }
 

@@ -23,14 +23,10 @@
 bats_require_minimum_version 1.5.0
 load dmesg-helpers
 load stats-helpers
+load swap-helpers
 
 setup_file() {
-	local kb
-	kb=$(awk '/^SwapTotal:/ { print $2 }' /proc/meminfo)
-	if [ "${kb:-0}" -eq 0 ]; then
-		echo "no swap in this guest (SwapTotal 0): run the suite with vm-run --swap SIZE, as test/vm/CMakeLists.txt does" >&2
-		return 1
-	fi
+	require_swap || return 1
 	command -v stress-ng >/dev/null || {
 		echo "stress-ng is not in the guest (scripts/vm/mkinitramfs puts it there)" >&2
 		return 1
@@ -38,7 +34,7 @@ setup_file() {
 	export FF_STRESS_SECONDS=${FF_STRESS_SECONDS:-15}
 	echo "# $(stress-ng --version 2>&1 | head -n1); ${FF_STRESS_SECONDS}s per run;" \
 		"$(grep -c ^processor /proc/cpuinfo) CPUs, $(awk '/^MemTotal:/ { printf "%d MiB", $2 / 1024 }' /proc/meminfo)," \
-		"swap $((kb / 1024)) MiB" >&3
+		"swap $((swap_kib / 1024)) MiB" >&3
 }
 
 setup() {
