@@ -182,10 +182,15 @@ hold_start() {
 		"$FF_PROGS/ff-hold" 256 lazy 100 0 >/dev/null
 	done
 	wait_stat_zero tables_live
-	echo 3 >/proc/sys/vm/drop_caches
-	sleep 1
-	objs1=$(kmalloc_objs)
-	echo "kmalloc objects in use: $objs0 -> $objs1 (1536 nodes made and freed)"
+	# Objects the kernel frees late (RCU callbacks, deferred work) settle
+	# within seconds; a leak of a quarter of the nodes never does.
+	for i in $(seq 10); do
+		echo 3 >/proc/sys/vm/drop_caches
+		sleep 1
+		objs1=$(kmalloc_objs)
+		[ $((objs1 - objs0)) -lt 384 ] && break
+	done
+	echo "kmalloc objects in use: $objs0 -> $objs1 after ${i} s (1536 nodes made and freed)"
 	[ $((objs1 - objs0)) -lt 384 ]
 	dmesg_clean
 }
