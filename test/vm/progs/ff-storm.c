@@ -14,9 +14,7 @@
  *       and armed_threads back to where it was.
  *   ff-storm kill SECONDS          looper processes (two threads each)
  *       arm and fork, their children arm and fork too; they and their
- *       children are SIGKILLed at random for SECONDS (up to 4 x SECONDS
- *       until both a looper and a child were killed).  No thread ever
- *       re-arms, so
+ *       children are SIGKILLed at random.  No thread ever re-arms, so
  *       arms = forks_served + cleared_exec + cleared_exit +
  *       cleared_failed_clone must hold exactly once all are gone, with
  *       armed_threads back to where it was.
@@ -331,7 +329,6 @@ static int killstorm(int seconds)
 	pid_t loopers[NLOOPERS];
 	unsigned int s = (unsigned int)time(NULL) ^ (unsigned int)getpid();
 	long kill_parent = 0, kill_child = 0;
-	time_t last_chance;
 	int i;
 
 	printf("seed %u\n", s);
@@ -341,14 +338,7 @@ static int killstorm(int seconds)
 	for (i = 0; i < NLOOPERS; i++)
 		loopers[i] = spawn_looper(rnd(&s));
 	deadline = time(NULL) + seconds;
-	/*
-	 * Past SECONDS, go on (up to 4 x SECONDS) until both kinds of kill
-	 * happened: on a slow kernel (KASAN under TCG) a looper's children
-	 * can be gone before the first try catches one.
-	 */
-	last_chance = time(NULL) + 4 * (time_t)seconds;
-	while (time(NULL) < deadline ||
-	       ((!kill_parent || !kill_child) && time(NULL) < last_chance)) {
+	while (time(NULL) < deadline) {
 		usleep(rnd(&s) % 30000);
 		i = (int)(rnd(&s) % NLOOPERS);
 		if (rnd(&s) % 3 == 0) {
