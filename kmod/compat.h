@@ -64,54 +64,6 @@ static __always_inline u64 ff_clone_args_flags(const struct kernel_clone_args *a
 }
 
 /*
- * A fresh, zeroed user PTE table charged to the current memcg, with its
- * lock initialised and NR_PAGETABLE counted; NULL without memory.
- * Replaces pte_alloc_one(), which is not exported (sealed on 6.12).
- * 6.1 builds it from a struct page, 6.12 from a struct ptdesc.
- */
-static inline struct page *ff_pte_table_alloc(gfp_t gfp)
-{
-	gfp |= __GFP_ZERO | __GFP_ACCOUNT;
-#if FF_KERNEL_SERIES >= 606
-	{
-		struct ptdesc *pt = pagetable_alloc(gfp, 0);
-
-		if (!pt)
-			return NULL;
-		if (!pagetable_pte_ctor(pt)) {
-			pagetable_free(pt);
-			return NULL;
-		}
-		return ptdesc_page(pt);
-	}
-#else
-	{
-		struct page *page = alloc_page(gfp);
-
-		if (!page)
-			return NULL;
-		if (!pgtable_pte_page_ctor(page)) {
-			__free_page(page);
-			return NULL;
-		}
-		return page;
-	}
-#endif
-}
-
-/* Undo ff_pte_table_alloc() for a table that was never populated. */
-static inline void ff_pte_table_free(struct page *table)
-{
-#if FF_KERNEL_SERIES >= 606
-	pagetable_pte_dtor(page_ptdesc(table));
-	pagetable_free(page_ptdesc(table));
-#else
-	pgtable_pte_page_dtor(table);
-	__free_page(table);
-#endif
-}
-
-/*
  * Add @nr to @mm's anonymous RSS counter.  add_mm_counter() does not
  * link from a module (its rss_stat tracepoint is not exported); this is
  * its body without the tracepoint.  6.1 keeps atomic counters (plus

@@ -12,6 +12,7 @@
  */
 #include <linux/mm.h>
 #include <linux/pgtable.h>
+#include <linux/sched/mm.h>
 #include <asm/pgalloc.h>
 #include <asm/tlbflush.h>
 
@@ -192,55 +193,51 @@ unlock:
 	return err;
 }
 
+/* What ff_table_fill() copies, and for whom. */
+struct ff_table_fill_args {
+	struct ff_node *node;
+	struct vm_area_struct *vma;
+};
+
 /*
- * Give @mm its own copy of @node's table, as fork would have: every page
- * becomes mapped once more (reference, mapcount, anon-exclusive cleared)
- * and write-protected in both tables.  The node's table is mapped by
- * nobody, so write-protecting its entries needs no TLB flush; the new
- * table fills a PMD that was empty, so nothing stale can be cached for
- * it.  @vma is any VMA of @mm (only its mm's flags are consulted).
+ * apply_to_page_range() callback, called once with @dst pointing to the
+ * first entry of the table that the kernel has just installed for the
+ * 2 MiB-aligned @addr, with that table's PTE lock held: fill all of it
+ * from the node's table.  Every page becomes mapped once more
+ * (reference, mapcount, anon-exclusive cleared) and write-protected in
+ * both tables.  The node's table is mapped by nobody, so write-protecting
+ * its entries needs no TLB flush; the new table was empty, so nothing
+ * stale can be cached for it.
  *
  * Duplicating an anon rmap is done, as in fork, inside a write section
- * of @mm's write_protect_seq (page_try_dup_anon_rmap() asserts it), so
- * that GUP-fast pinning in @mm retries.  The sections must not overlap:
- * fork opens its own under the mmap write lock, and every caller here
- * holds the mmap lock (never only a VMA lock: ff_handle_mm_fault()
- * retries those faults under the mmap lock) and ffm->lock.
+ * of the mm's write_protect_seq (page_try_dup_anon_rmap() asserts it),
+ * so that a GUP-fast pin taken meanwhile through the entries already
+ * filled is dropped again.  The sections must not overlap: fork opens
+ * its own under the mmap write lock, and every caller of ff_table_copy()
+ * holds the mmap lock and ffm->lock.
  *
- * Returns 0, -ENOMEM, -EEXIST if the PMD is taken, or -EBUSY if a page
- * may be pinned for DMA (nothing is changed then).
+ * Returns 0, or -EEXIST (nothing changed) if the table is not empty: a
+ * kernel path filled the range behind the engine's back.
  */
-int ff_table_copy(struct mm_struct *mm, pmd_t *pmd, struct ff_node *node,
-		  struct vm_area_struct *vma, gfp_t gfp)
+static int ff_table_fill(pte_t *dst, unsigned long addr, void *data)
 {
-	pte_t *src = (pte_t *)page_address(node->table);
-	struct page *table;
-	spinlock_t *ptl;
-	pte_t *dst;
-	int i, err = 0;
+	const struct ff_table_fill_args *args = data;
+	pte_t *src = (pte_t *)page_address(args->node->table);
+	struct mm_struct *mm = args->vma->vm_mm;
+	int i;
 
-	if (test_bit(MMF_HAS_PINNED, &mm->flags) && ff_table_maybe_pinned(src))
-		return -EBUSY;
-	table = ff_inject_nomem(gfp) ? NULL : ff_pte_table_alloc(gfp);
-	if (!table)
-		return -ENOMEM;
-	dst = (pte_t *)page_address(table);
-
-	ptl = pmd_lock(mm, pmd);
-	if (!pmd_none(*pmd)) {
-		err = -EEXIST;
-		goto unlock;
-	}
+	for (i = 0; i < PTRS_PER_PTE; i++)
+		if (!pte_none(READ_ONCE(dst[i])))
+			return -EEXIST;
 	raw_write_seqcount_begin(&mm->write_protect_seq);
-	for (i = 0; i < PTRS_PER_PTE; i++) {
-		unsigned long addr = node->addr + i * PAGE_SIZE;
+	for (i = 0; i < PTRS_PER_PTE; i++, addr += PAGE_SIZE) {
 		pte_t pte = READ_ONCE(src[i]);
 
 		if (pte_none(pte))
 			continue;
 		/* Cannot fail after ff_table_maybe_pinned() said no. */
 		if (!pte_special(pte))
-			WARN_ON_ONCE(ff_dup_anon_page(pte_page(pte), vma));
+			WARN_ON_ONCE(ff_dup_anon_page(pte_page(pte), args->vma));
 		if (pte_write(pte)) {
 			ptep_set_wrprotect(mm, addr, &src[i]);
 			pte = pte_wrprotect(pte);
@@ -248,13 +245,62 @@ int ff_table_copy(struct mm_struct *mm, pmd_t *pmd, struct ff_node *node,
 		set_pte_at(mm, addr, &dst[i], pte_mkold(pte));
 	}
 	raw_write_seqcount_end(&mm->write_protect_seq);
-	/* Entries visible before the PMD, for GUP-fast (pmd_install()). */
-	smp_wmb();
-	pmd_populate(mm, pmd, table);
-	table = NULL;
-unlock:
+	return 0;
+}
+
+/*
+ * Give @mm its own copy of @node's table, as fork would have.  @pmd, the
+ * PMD entry of @mm for the node's range, must be empty.  @vma is any VMA
+ * of @mm (only its mm and flags are consulted).
+ *
+ * The kernel allocates the table: apply_to_page_range() on the node's
+ * first page runs pte_alloc_map_lock(), which installs a fresh table
+ * (pte_alloc_one(): zeroed, charged to the current memcg, its PTE lock
+ * set up) and counts it in pgtables_bytes, then calls ff_table_fill()
+ * under that table's lock.  A module cannot build a table itself on
+ * every kernel: with lockdep, PTE locks no longer fit in struct page and
+ * are allocated by ptlock_alloc(), which is not exported.  Each owner of
+ * the node already counts its table in pgtables_bytes, so the count the
+ * kernel adds is taken back.  Between the PMD check below and the
+ * installation the PMD lock is dropped; nothing else fills the PMD of a
+ * detached range meanwhile, because every path that would (faults,
+ * khugepaged, mremap, userfaultfd) is hooked or excluded by the mmap
+ * lock and resolves through ffm->lock first.  If a missing hook broke
+ * that, the filled table makes ff_table_fill() fail with -EEXIST; an
+ * empty table it installed would be filled, and the extra count shows as
+ * "non-zero pgtables_bytes" at exit.
+ *
+ * The kernel's allocation is GFP_KERNEL; @gfp says whether it may fail:
+ * with __GFP_NOFAIL, -ENOMEM is retried, as the page allocator would.
+ *
+ * Returns 0, -ENOMEM, -EEXIST if the PMD is taken, or -EBUSY if a page
+ * may be pinned for DMA (nothing is changed then).
+ */
+int ff_table_copy(struct mm_struct *mm, pmd_t *pmd, struct ff_node *node,
+		  struct vm_area_struct *vma, gfp_t gfp)
+{
+	struct ff_table_fill_args args = { .node = node, .vma = vma };
+	pte_t *src = (pte_t *)page_address(node->table);
+	spinlock_t *ptl;
+	bool empty;
+	int err;
+
+	if (test_bit(MMF_HAS_PINNED, &mm->flags) && ff_table_maybe_pinned(src))
+		return -EBUSY;
+	ptl = pmd_lock(mm, pmd);
+	empty = pmd_none(*pmd);
 	spin_unlock(ptl);
-	if (table)
-		ff_pte_table_free(table);
+	if (!empty)
+		return -EEXIST;
+	for (;;) {
+		err = ff_inject_nomem(gfp) ? -ENOMEM :
+			apply_to_page_range(mm, node->addr, PAGE_SIZE,
+					    ff_table_fill, &args);
+		if (err != -ENOMEM || !(gfp & __GFP_NOFAIL))
+			break;
+		memalloc_retry_wait(gfp);
+	}
+	if (!err)
+		mm_dec_nr_ptes(mm);
 	return err;
 }
