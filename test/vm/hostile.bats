@@ -154,6 +154,49 @@ kill_mid_resolve() {
 	dmesg_clean
 }
 
+@test "the OOM killer killing a parent while it resolves leaves the child's snapshot intact" {
+	# A lazy fork of 256 MiB in a memory cgroup that allows 64 MiB more.
+	# One second after the fork the parent writes every page (a table
+	# copy per 2 MiB, then a copy-on-write page each), runs into the limit
+	# and is killed by the cgroup's OOM killer while it resolves: it is
+	# the only process there the killer may pick (the child is made
+	# unkillable).  The child then checks its pre-fork contents.
+	local cg=/sys/fs/cgroup log=$BATS_TEST_TMPDIR/hold.log rc=0 i child
+	grep -q " $cg cgroup2 " /proc/mounts || mount -t cgroup2 none $cg
+	echo +memory >$cg/cgroup.subtree_control
+	cg=$cg/ff-oom
+	mkdir $cg
+	echo 320M >$cg/memory.max
+	(
+		echo "$BASHPID" >$cg/cgroup.procs
+		exec "$FF_PROGS/ff-hold" 256 lazy 6000 1000
+	) >"$log" 2>&1 &
+	local holder=$!
+	for i in $(seq 200); do
+		grep -q '^ready' "$log" && break
+		sleep 0.05
+	done
+	child=$(awk '$1 == "ready" { print $2 }' "$log")
+	[ -n "$child" ] && echo -1000 >/proc/"$child"/oom_score_adj
+	wait $holder || rc=$?
+	for i in $(seq 300); do
+		[ -z "$(cat $cg/cgroup.procs)" ] && break
+		sleep 0.05
+	done
+	cat "$log"
+	grep oom_kill $cg/memory.events
+	local oom_kills
+	oom_kills=$(awk '$1 == "oom_kill" { print $2 }' $cg/memory.events)
+	rmdir $cg
+	[ -n "$child" ]
+	echo "ff-hold parent: status $rc"
+	[ "$rc" -eq 137 ]
+	[ "$oom_kills" -ge 1 ]
+	grep -q '^child_check 0$' "$log"
+	wait_stat_zero tables_live
+	dmesg_clean --allow-alloc-failure-reports
+}
+
 @test "an arm is consumed only by its own thread's fork, never by another thread's or process's" {
 	run "$FF_PROGS/ff-storm" isolate
 	echo "$output"
