@@ -55,10 +55,7 @@ teardown() {
 		kill "$pressure_pid" 2>/dev/null || true
 		wait "$pressure_pid" 2>/dev/null || true
 	fi
-	if [ -n "${swap_watch_pid:-}" ]; then
-		kill "$swap_watch_pid" 2>/dev/null || true
-		wait "$swap_watch_pid" 2>/dev/null || true
-	fi
+	[ -z "${swap_watch_pid:-}" ] || swap_watch_stop
 	[ -z "${pressure_cg:-}" ] || rmdir "$pressure_cg" 2>/dev/null || true
 	dmesg_clean
 }
@@ -81,7 +78,7 @@ swap_watch_start() {
 	swap_watch_pid=$!
 }
 swap_watch_stop() {
-	kill "$swap_watch_pid" 2>/dev/null
+	kill "$swap_watch_pid" 2>/dev/null || true
 	wait "$swap_watch_pid" 2>/dev/null || true
 	swap_watch_pid=
 	swap_peak=$(cat "$swap_peak_file")
@@ -96,12 +93,13 @@ swap_watch_stop() {
 # /dev/fastfork opened to that group for the run (as a site would for
 # its service's group).
 stressng() {
-	local secs=$FF_STRESS_SECONDS user=() tmp=/tmp
+	local secs=$FF_STRESS_SECONDS user=() tmp=/tmp dev_mode dev_group
 	if [ "$1" = --as-nobody ]; then
 		shift
 		user=(/usr/bin/setpriv --reuid=65534 --regid=65534 --clear-groups)
 		tmp=$(mktemp -d /tmp/ff-stress-nobody.XXXXXX)
 		chown 65534:65534 "$tmp"
+		read -r dev_mode dev_group < <(stat -c '%a %g' /dev/fastfork)
 		chgrp 65534 /dev/fastfork
 		chmod 0660 /dev/fastfork
 	fi
@@ -109,8 +107,8 @@ stressng() {
 		env LD_PRELOAD="$FF_SHIM" FASTFORK_MODE=force \
 		stress-ng --timeout "${secs}s" --metrics-brief --verify --temp-path "$tmp" "$@"
 	if [ ${#user[@]} -gt 0 ]; then
-		chmod 0600 /dev/fastfork
-		chgrp 0 /dev/fastfork
+		chmod "$dev_mode" /dev/fastfork
+		chgrp "$dev_group" /dev/fastfork
 		rm -rf "$tmp"
 	fi
 	echo "\$ ${user[*]}${user:+ }stress-ng $*"
