@@ -111,6 +111,17 @@ stats_identity() {
 	dmesg_clean
 }
 
+# hold_child LOG: waits (at most 10 s) for ff-hold's "ready <child pid>"
+# line in LOG and prints the child's pid (nothing if it never came).
+hold_child() {
+	local i
+	for i in $(seq 200); do
+		grep -q '^ready' "$1" && break
+		sleep 0.05
+	done
+	awk '$1 == "ready" { print $2 }' "$1"
+}
+
 # kill_mid_resolve DELAY_S ARGS...: runs ff-hold ARGS in the background,
 # SIGKILLs the process named by the test (victim=parent|child) DELAY_S
 # seconds after the child runs, and waits for the survivor's check.
@@ -121,11 +132,7 @@ kill_mid_resolve() {
 	shift
 	"$FF_PROGS/ff-hold" "$@" >"$log" 2>&1 &
 	local holder=$!
-	for i in $(seq 200); do
-		grep -q '^ready' "$log" && break
-		sleep 0.05
-	done
-	child=$(awk '$1 == "ready" { print $2 }' "$log")
+	child=$(hold_child "$log")
 	[ -n "$child" ] || { cat "$log"; return 1; }
 	sleep "$delay"
 	# (the victim may have finished already: then nothing is killed)
@@ -172,11 +179,7 @@ kill_mid_resolve() {
 		exec "$FF_PROGS/ff-hold" 256 lazy 6000 1000
 	) >"$log" 2>&1 &
 	local holder=$!
-	for i in $(seq 200); do
-		grep -q '^ready' "$log" && break
-		sleep 0.05
-	done
-	child=$(awk '$1 == "ready" { print $2 }' "$log")
+	child=$(hold_child "$log")
 	[ -n "$child" ] && echo -1000 >/proc/"$child"/oom_score_adj
 	wait $holder || rc=$?
 	for i in $(seq 300); do
