@@ -22,9 +22,10 @@
 #   - a selected program is missing from /payload/bin, or swap is off
 #     (unless --no-swap).
 #
-#   bash /payload/run.sh [--only ID,ID...] [--plain-only] [--verbose]
+#   bash /payload/run.sh [--only ID,ID...] [--skip ID,ID...] [--plain-only] [--verbose]
 #                        [--no-swap] [--list]
 #     --only       run only these test IDs (the second column of TESTS)
+#     --skip       leave these test IDs out
 #     --plain-only one plain pass, no comparison (for measuring)
 #     --verbose    print every test's full output (default: only the output
 #                  of tests that fail or differ)
@@ -51,12 +52,15 @@ B=$P/bin
 # shellcheck disable=SC1091
 [[ -f /etc/fastfork/run.env ]] && . /etc/fastfork/run.env
 series=${FF_KERNEL_SERIES:-unknown}
+# scripts/debug-kernel's 6.1-debug is built from the same linux-source-6.1
+series=${series%-debug}
 export LD_LIBRARY_PATH=$P/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
 
-only='' plain_only=0 verbose=0 list=0 swap=1
+only='' skip='' plain_only=0 verbose=0 list=0 swap=1
 while [[ $# -gt 0 ]]; do
 	case $1 in
 	--only) only=,${2:?},; shift 2 ;;
+	--skip) skip=,${2:?},; shift 2 ;;
 	--plain-only) plain_only=1; shift ;;
 	--verbose) verbose=1; shift ;;
 	--no-swap) swap=0; shift ;;
@@ -152,6 +156,7 @@ for t in "${TESTS[@]}"; do
 	IFS='|' read -r s id _ _ <<<"$t"
 	[[ $s == all || $s == "$series" ]] || continue
 	[[ -z $only || $only == *",$id,"* ]] || continue
+	[[ $skip != *",$id,"* ]] || continue
 	selected+=("$t")
 done
 if [[ $list == 1 ]]; then
