@@ -22,10 +22,12 @@
 #   - a selected program is missing from /payload/bin, or swap is off
 #     (unless --no-swap).
 #
-#   bash /payload/run.sh [--only ID,ID...] [--skip ID,ID...] [--plain-only] [--verbose]
-#                        [--no-swap] [--list]
+#   bash /payload/run.sh [--only ID,ID...] [--skip ID,ID...] [--timeout-scale N]
+#                        [--plain-only] [--verbose] [--no-swap] [--list]
 #     --only       run only these test IDs (the second column of TESTS)
 #     --skip       leave these test IDs out
+#     --timeout-scale  multiply every per-test timeout by N (an integer, default
+#                  1): a debug kernel runs these programs 10-15x slower
 #     --plain-only one plain pass, no comparison (for measuring)
 #     --verbose    print every test's full output (default: only the output
 #                  of tests that fail or differ)
@@ -56,11 +58,12 @@ series=${FF_KERNEL_SERIES:-unknown}
 series=${series%-debug}
 export LD_LIBRARY_PATH=$P/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
 
-only='' skip='' plain_only=0 verbose=0 list=0 swap=1
+only='' skip='' timeout_scale=1 plain_only=0 verbose=0 list=0 swap=1
 while [[ $# -gt 0 ]]; do
 	case $1 in
 	--only) only=,${2:?},; shift 2 ;;
 	--skip) skip=,${2:?},; shift 2 ;;
+	--timeout-scale) timeout_scale=${2:?}; shift 2 ;;
 	--plain-only) plain_only=1; shift ;;
 	--verbose) verbose=1; shift ;;
 	--no-swap) swap=0; shift ;;
@@ -68,6 +71,8 @@ while [[ $# -gt 0 ]]; do
 	*) echo "run.sh: unknown argument '$1'" >&2; exit 2 ;;
 	esac
 done
+[[ $timeout_scale =~ ^[1-9][0-9]*$ ]] ||
+	{ echo "run.sh: --timeout-scale wants a positive integer, not '$timeout_scale'" >&2; exit 2; }
 
 # --- the tests ----------------------------------------------------------------
 # SERIES|ID|TIMEOUT|COMMAND
@@ -212,6 +217,7 @@ chmod 755 "$work"
 run_one() {
 	local mode=$1 idx=$2 line=$3 s id tmo cmd dir pid rc t0 t1 killed=0
 	IFS='|' read -r s id tmo cmd <<<"$line"
+	tmo=$((tmo * timeout_scale))
 	dir=$work/$mode/cwd.$idx
 	mkdir -p "$dir/huge"
 	chmod 777 "$dir"
