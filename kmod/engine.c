@@ -234,13 +234,45 @@ void ff_unmap_range(struct vm_area_struct *vma, unsigned long start,
 	ff_mm_put(ffm);
 }
 
-/* Detach the eligible tables wholly inside @vma (armed fork, parent). */
+/*
+ * Record @node at @idx of @ffm as a table this mm detached itself, in
+ * one walk of the xarray (xa_insert() and xa_set_mark() would take two).
+ * Returns 0, -EBUSY when a node is recorded there already, or -ENOMEM.
+ */
+static int ff_nodes_add_detached(struct ff_mm *ffm, unsigned long idx,
+				 struct ff_node *node, gfp_t gfp)
+{
+	XA_STATE(xas, &ffm->nodes, idx);
+
+	if (ff_inject_nomem(gfp))
+		return -ENOMEM;
+	do {
+		xas_lock(&xas);
+		if (xas_load(&xas)) {
+			xas_set_err(&xas, -EBUSY);
+		} else {
+			xas_store(&xas, node);
+			xas_set_mark(&xas, FF_XA_DETACHER);
+		}
+		xas_unlock(&xas);
+	} while (xas_nomem(&xas, gfp));
+	return xas_error(&xas);
+}
+
+/*
+ * Detach the eligible tables wholly inside @vma (armed fork, parent).
+ * A range still detached since an earlier fork has an empty PMD, so the
+ * PMD alone tells which ranges to try; a node already recorded for a
+ * filled PMD (-EBUSY) would mean a missing hook, and the range is then
+ * left to the stock copy.
+ */
 static void ff_detach_vma(struct ff_mm *ffm, struct vm_area_struct *vma)
 {
 	unsigned long start = ALIGN(vma->vm_start, PMD_SIZE);
 	unsigned long end = ALIGN_DOWN(vma->vm_end, PMD_SIZE);
 	struct mm_struct *mm = vma->vm_mm;
 	unsigned long addr, detached = 0;
+	pmd_t *pmd = NULL;
 
 	if (start >= end)
 		return;
@@ -249,12 +281,13 @@ static void ff_detach_vma(struct ff_mm *ffm, struct vm_area_struct *vma)
 	raw_write_seqcount_begin(&mm->write_protect_seq);
 	for (addr = start; addr < end; addr += PMD_SIZE) {
 		struct ff_node *node;
-		pmd_t *pmd;
 		int err;
 
-		if (xa_load(&ffm->nodes, FF_IDX(addr)))
-			continue;	/* still detached since an earlier fork */
-		pmd = ff_pmd_lookup(mm, addr);
+		/* The PMD entries of one PUD lie side by side. */
+		if (pmd && !IS_ALIGNED(addr, PUD_SIZE))
+			pmd++;
+		else
+			pmd = ff_pmd_lookup(mm, addr);
 		if (!pmd || pmd_none(*pmd) || pmd_trans_huge(*pmd))
 			continue;
 		/* No direct reclaim: reclaim takes the anon_vma lock. */
@@ -263,11 +296,12 @@ static void ff_detach_vma(struct ff_mm *ffm, struct vm_area_struct *vma)
 			ff_stat_inc(FF_STAT_FALLBACK_TABLE_NOMEM);
 			continue;
 		}
-		if (ff_inject_nomem(GFP_NOWAIT) ||
-		    xa_insert(&ffm->nodes, FF_IDX(addr), node,
-			      GFP_NOWAIT | __GFP_NOWARN)) {
+		err = ff_nodes_add_detached(ffm, FF_IDX(addr), node,
+					    GFP_NOWAIT | __GFP_NOWARN);
+		if (err) {
 			ff_node_free(node);
-			ff_stat_inc(FF_STAT_FALLBACK_TABLE_NOMEM);
+			if (err == -ENOMEM)
+				ff_stat_inc(FF_STAT_FALLBACK_TABLE_NOMEM);
 			continue;
 		}
 		err = ff_table_detach(mm, pmd, &node->table, &node->nr_anon);
@@ -278,12 +312,34 @@ static void ff_detach_vma(struct ff_mm *ffm, struct vm_area_struct *vma)
 				ff_stat_inc(FF_STAT_FALLBACK_TABLE_ENTRIES);
 			continue;
 		}
-		xa_set_mark(&ffm->nodes, FF_IDX(addr), FF_XA_DETACHER);
 		detached++;
 	}
 	raw_write_seqcount_end(&mm->write_protect_seq);
 	anon_vma_unlock_write(vma->anon_vma);
 	ff_stat_add(FF_STAT_TABLES_DETACHED, detached);
+}
+
+/*
+ * Resolve the nodes that straddle an edge of @vma (it was split after
+ * they were detached).  Nodes cover aligned 2 MiB ranges, so only the
+ * ones holding an unaligned vm_start or vm_end can: two lookups, however
+ * many nodes lie inside.  Caller holds ffm->lock.
+ */
+static void ff_resolve_edges(struct ff_mm *ffm, struct vm_area_struct *vma)
+{
+	unsigned long edges[] = { FF_IDX(vma->vm_start),
+				  FF_IDX(vma->vm_end - 1) };
+	struct ff_node *node;
+	int i;
+
+	for (i = 0; i < ARRAY_SIZE(edges); i++) {
+		if (i && edges[i] == edges[0])
+			break;	/* the VMA lies inside one 2 MiB range */
+		node = xa_load(&ffm->nodes, edges[i]);
+		if (node && !ff_node_within(node, vma->vm_start, vma->vm_end))
+			ff_node_resolve(ffm, node, vma, false,
+					GFP_KERNEL | __GFP_NOFAIL);
+	}
 }
 
 /*
@@ -298,9 +354,7 @@ void ff_engine_fork_begin(struct vm_area_struct *dst_vma,
 {
 	struct mm_struct *mm = src_vma->vm_mm;
 	bool detach = armed && ff_vma_detachable(src_vma);
-	struct ff_node *node;
 	struct ff_mm *ffm;
-	unsigned long idx;
 
 	if (armed && !detach)
 		ff_stat_inc(FF_STAT_FALLBACK_VMA);
@@ -324,13 +378,7 @@ void ff_engine_fork_begin(struct vm_area_struct *dst_vma,
 			return;
 		mutex_lock(&ffm->lock);
 	}
-	xa_for_each_range(&ffm->nodes, idx, node, FF_IDX(src_vma->vm_start),
-			  FF_IDX(src_vma->vm_end - 1)) {
-		if (ff_node_within(node, src_vma->vm_start, src_vma->vm_end))
-			continue;
-		ff_node_resolve(ffm, node, src_vma, false,
-				GFP_KERNEL | __GFP_NOFAIL);
-	}
+	ff_resolve_edges(ffm, src_vma);
 	if (detach)
 		ff_detach_vma(ffm, src_vma);
 	ff_mm_unlock(ffm);

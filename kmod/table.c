@@ -72,6 +72,28 @@ static __always_inline void ff_scan_pte(u64 v, u64 *bad, unsigned int *present,
 }
 
 /*
+ * Does every entry of @ptes map a normal page (present, not special)?
+ * That is what a table of a process's own anonymous memory looks like,
+ * and it needs neither ff_scan_pte()'s classes nor its counts: one AND
+ * and one OR per entry tell, where the full scan takes about a dozen
+ * instructions per entry.
+ */
+static bool ff_table_all_normal(const u64 *ptes)
+{
+	u64 all = ~0ULL, any = 0;
+	int i;
+
+#pragma GCC unroll 16
+	for (i = 0; i < PTRS_PER_PTE; i++) {
+		u64 v = READ_ONCE(ptes[i]);
+
+		all &= v;
+		any |= v;
+	}
+	return (all & _PAGE_PRESENT) && !(any & _PAGE_SPECIAL);
+}
+
+/*
  * Detach the PTE table under @pmd: clear the PMD entry and hand the
  * table to the caller.  Only tables whose entries are all present or
  * empty qualify: a swap or migration entry left in a table that rmap can
@@ -102,6 +124,10 @@ int ff_table_detach(struct mm_struct *mm, pmd_t *pmd, struct page **table,
 		goto out;
 	}
 	ptes = page_address(pmd_page(pmdval));
+	if (ff_table_all_normal(ptes)) {
+		present = anon = PTRS_PER_PTE;
+		goto detach;
+	}
 #pragma GCC unroll 16
 	for (i = 0; i < PTRS_PER_PTE; i++)
 		ff_scan_pte(READ_ONCE(ptes[i]), &bad, &present, &anon);
@@ -113,6 +139,7 @@ int ff_table_detach(struct mm_struct *mm, pmd_t *pmd, struct page **table,
 		err = -ENOENT;
 		goto out;
 	}
+detach:
 	pmd_clear(pmd);
 	*table = pmd_page(pmdval);
 	*nr_anon = anon;
