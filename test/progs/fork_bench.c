@@ -14,9 +14,13 @@
  * maps MIB MiB of private anonymous memory (2 MiB aligned), madvises it
  * MADV_NOHUGEPAGE (4k) or MADV_HUGEPAGE (thp), writes every 4 KiB page, and
  * measures
- *   fork_latency      fork() call to its return in the parent; the child
- *                     _exits at once; N samples (after one unrecorded
- *                     warm-up fork)
+ *   fork_latency      fork() call to its return in the parent, the parent
+ *                     having written one byte in every 2 MiB of the region
+ *                     since the last fork; N samples (after one
+ *                     unrecorded warm-up fork)
+ *   refork_latency    the same for forks in a row, nothing written between
+ *                     them (fastfork hands on the tables the last fork
+ *                     detached); N samples
  *   write_after_fork  the parent writes one byte in every 4 KiB page of the
  *                     region right after fork() returns, while the child
  *                     is alive (it blocks on a pipe until the parent is
@@ -188,6 +192,73 @@ static int throughput(const char *kind, long mib, const char *metric, int exec,
 	return 0;
 }
 
+/*
+ * Forks a child that blocks until the parent closes *release (then it
+ * _exits), so that the child's exit is never part of what the parent
+ * times.  *fork_us (when not NULL): the fork() call to its return in the
+ * parent.  Returns the child's pid, or -1 after printing why.
+ */
+static pid_t fork_held(int *release, double *fork_us)
+{
+	int fds[2];
+	char c;
+
+	if (pipe(fds)) {
+		perror("pipe");
+		return -1;
+	}
+	double start = now_us();
+	pid_t pid = fork();
+	double end = now_us();
+	if (pid == 0) {
+		close(fds[1]);
+		while (read(fds[0], &c, 1) < 0 && errno == EINTR)
+			;
+		_exit(0);
+	}
+	close(fds[0]);
+	if (pid < 0) {
+		perror("fork");
+		close(fds[1]);
+		return -1;
+	}
+	forks++;
+	*release = fds[1];
+	if (fork_us)
+		*fork_us = end - start;
+	return pid;
+}
+
+/*
+ * n fork latency samples into s (after one unrecorded warm-up fork).
+ * With touch, the parent first writes one byte in every 2 MiB of the
+ * region, so that every fork finds all the region's page tables mapped:
+ * the module then detaches every table anew, as at a Redis BGSAVE after
+ * writes.  Without, forks follow each other and tables the last fork
+ * detached are still detached: the module only hands them on.  0 on
+ * success.
+ */
+static int fork_latency(char *mem, size_t len, int touch, double *s, int n)
+{
+	for (int i = -1; i < n; i++) {
+		int release;
+		double us;
+
+		if (touch)
+			for (size_t off = 0; off < len; off += 2UL << 20)
+				mem[off]++;
+		pid_t pid = fork_held(&release, &us);
+		if (pid < 0)
+			return 1;
+		close(release);
+		if (reap(pid))
+			return 1;
+		if (i >= 0)
+			s[i] = us;
+	}
+	return 0;
+}
+
 static long anon_huge_kib(void)
 {
 	FILE *f = fopen("/proc/self/smaps_rollup", "r");
@@ -255,54 +326,27 @@ static int sweep(int argc, char **argv)
 	if (!s)
 		return 1;
 
-	/* fork_latency; sample -1 is a warm-up, not recorded. */
-	for (int i = -1; i < fork_reps; i++) {
-		double start = now_us();
-		pid_t pid = fork();
-		double end = now_us();
-		if (pid == 0)
-			_exit(0);
-		if (pid < 0) {
-			perror("fork");
+	if (fork_reps) {
+		if (fork_latency(mem, len, 1, s, fork_reps))
 			return 1;
-		}
-		forks++;
-		if (reap(pid))
-			return 1;
-		if (i >= 0)
-			s[i] = end - start;
-	}
-	if (fork_reps)
 		report(kind, mib, "fork_latency", s, fork_reps);
+		if (fork_latency(mem, len, 0, s, fork_reps))
+			return 1;
+		report(kind, mib, "refork_latency", s, fork_reps);
+	}
 
 	/* write_after_fork */
 	for (int i = 0; i < write_reps; i++) {
-		int fds[2];
-		char c;
+		int release;
+		pid_t pid = fork_held(&release, NULL);
 
-		if (pipe(fds)) {
-			perror("pipe");
+		if (pid < 0)
 			return 1;
-		}
-		pid_t pid = fork();
-		if (pid == 0) {
-			close(fds[1]);
-			/* EOF when the parent is done writing. */
-			while (read(fds[0], &c, 1) < 0 && errno == EINTR)
-				;
-			_exit(0);
-		}
-		if (pid < 0) {
-			perror("fork");
-			return 1;
-		}
-		forks++;
-		close(fds[0]);
 		double start = now_us();
 		for (size_t off = 0; off < len; off += page)
 			mem[off] = (char)(i + 2);
 		s[i] = now_us() - start;
-		close(fds[1]);
+		close(release);
 		if (reap(pid))
 			return 1;
 	}
