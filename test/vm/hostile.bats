@@ -125,8 +125,9 @@ hold_child() {
 # kill_mid_resolve DELAY_S ARGS...: runs ff-hold ARGS in the background,
 # SIGKILLs the process named by the test (victim=parent|child) DELAY_S
 # seconds after the child runs, and waits for the survivor's check.
-# (A child that only reads its memory resolves it faster than the test
-# can aim a signal, so only the parent is killed mid-resolve for now.)
+# Counts in killed_early the runs whose victim died before printing its
+# own check.  (A child that only reads its memory resolves it faster
+# than the test can aim a signal: the child victim writes, ff-hold -c.)
 kill_mid_resolve() {
 	local delay=$1 log=$BATS_TEST_TMPDIR/hold.log i child
 	shift
@@ -147,16 +148,32 @@ kill_mid_resolve() {
 		sleep 0.05
 	done
 	cat "$log"
+	grep -q "^${victim}_check" "$log" || killed_early=$((killed_early + 1))
 	grep -q "^${survivor}_check 0$" "$log"
 }
 
 @test "SIGKILL of a parent while it resolves and writes its memory leaves the child's snapshot intact" {
 	# The parent writes all 256 MiB at once (a copy per table, then a
 	# COW fault per page); the child checks its pre-fork contents later.
-	victim=parent survivor=child
+	victim=parent survivor=child killed_early=0
 	for delay in 0.05 0.2 0.5; do
 		kill_mid_resolve $delay 256 lazy 2500 0
 	done
+	[ "$killed_early" -ge 1 ]
+	wait_stat_zero tables_live
+	dmesg_clean
+}
+
+@test "SIGKILL of a child while it resolves and writes its memory leaves the parent's memory intact" {
+	# The child writes all 256 MiB at once (a copy per table, then a
+	# COW fault per page) while the parent reads and checks its own; the
+	# parent checks again after the child died.  At least one kill must
+	# land before the child finished writing and checking.
+	victim=child survivor=parent killed_early=0
+	for delay in 0.05 0.2 0.5; do
+		kill_mid_resolve $delay -c -r 256 lazy 0 0
+	done
+	[ "$killed_early" -ge 1 ]
 	wait_stat_zero tables_live
 	dmesg_clean
 }

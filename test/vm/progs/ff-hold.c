@@ -3,7 +3,7 @@
  * ff-hold: one fork of a process holding anonymous memory, with the child
  * kept alive without touching it, for the engine's lifecycle tests.
  *
- *   ff-hold [-u UNMAP_MIB] [-n NTH] [-r] MIB lazy|eager|stock CHILD_MS
+ *   ff-hold [-u UNMAP_MIB] [-n NTH] [-r] [-c] MIB lazy|eager|stock CHILD_MS
  *           [PARENT_TOUCH_MS]
  *
  * Maps MIB MiB (MADV_NOHUGEPAGE, 2 MiB aligned) and writes every page,
@@ -12,7 +12,9 @@
  * first return to user space, unmaps the top UNMAP_MIB MiB of the range
  * with -u, then sleeps CHILD_MS without touching the rest of the memory,
  * checks every page it kept and prints "child_check 0" (all as before
- * the fork) or 1, then exits.  The parent prints its VmRSS before and
+ * the fork) or 1, then exits.  With -c the child writes every page it
+ * kept instead (a copy each 2 MiB, then a copy-on-write fault per page)
+ * and checks that it reads back what it wrote.  The parent prints its VmRSS before and
  * right after the fork; with PARENT_TOUCH_MS it writes every page after
  * that many ms (while the child lives), or with -r reads and checks
  * every page instead (a resolve each 2 MiB, no copy-on-write per page).
@@ -117,13 +119,16 @@ int main(int argc, char **argv)
 	unsigned char *raw, *mem;
 	long child_ms, touch_ms = -1;
 	int ready[2], status, fd, bad, opt, nth_fd = -1, read_only = 0;
+	int child_writes = 0;
 	size_t len, unmap_len = 0;
 	unsigned long nth = 0;
 	pid_t pid;
 
-	while ((opt = getopt(argc, argv, "u:n:r")) != -1) {
+	while ((opt = getopt(argc, argv, "u:n:rc")) != -1) {
 		if (opt == 'r')
 			read_only = 1;
+		else if (opt == 'c')
+			child_writes = 1;
 		else if (opt == 'u')
 			unmap_len = strtoul(optarg, NULL, 0) << 20;
 		else if (opt == 'n')
@@ -135,7 +140,7 @@ int main(int argc, char **argv)
 	argc -= optind - 1;
 	if (argc < 4) {
 		fprintf(stderr,
-			"usage: ff-hold [-u UNMAP_MIB] [-n NTH] [-r] MIB lazy|eager|stock CHILD_MS [PARENT_TOUCH_MS]\n");
+			"usage: ff-hold [-u UNMAP_MIB] [-n NTH] [-r] [-c] MIB lazy|eager|stock CHILD_MS [PARENT_TOUCH_MS]\n");
 		return 2;
 	}
 	len = strtoul(argv[1], NULL, 0) << 20;
@@ -187,7 +192,10 @@ int main(int argc, char **argv)
 		if (write(ready[1], "r", 1) != 1)
 			_exit(2);
 		sleep_ms(child_ms);
-		bad = check(mem, len - unmap_len, 1, "child");
+		if (child_writes)
+			fill(mem, len - unmap_len, 9);
+		bad = check(mem, len - unmap_len, child_writes ? 9 : 1,
+			    "child");
 		printf("child_check %d\n", bad);
 		fflush(stdout);
 		_exit(bad);
