@@ -9,6 +9,7 @@
 
 load dmesg-helpers
 load stats-helpers
+load memcg-helpers
 
 setup() {
 	[ -n "$FF_PROGS" ] || skip "FF_PROGS not set (not in the VM?)"
@@ -185,12 +186,8 @@ kill_mid_resolve() {
 	# and is killed by the cgroup's OOM killer while it resolves: it is
 	# the only process there the killer may pick (the child is made
 	# unkillable).  The child then checks its pre-fork contents.
-	local cg=/sys/fs/cgroup log=$BATS_TEST_TMPDIR/hold.log rc=0 i child
-	grep -q " $cg cgroup2 " /proc/mounts || mount -t cgroup2 none $cg
-	echo +memory >$cg/cgroup.subtree_control
-	cg=$cg/ff-oom
-	mkdir $cg
-	echo 320M >$cg/memory.max
+	local cg log=$BATS_TEST_TMPDIR/hold.log rc=0 i child
+	cg=$(memcg_create ff-oom 320M)
 	(
 		echo "$BASHPID" >$cg/cgroup.procs
 		exec "$FF_PROGS/ff-hold" 256 lazy 6000 1000
