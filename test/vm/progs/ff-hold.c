@@ -14,10 +14,11 @@
  * checks every page it kept and prints "child_check 0" (all as before
  * the fork) or 1, then exits.  With -c the child writes every page it
  * kept instead (a copy each 2 MiB, then a copy-on-write fault per page)
- * and checks that it reads back what it wrote.  The parent prints its VmRSS before and
- * right after the fork; with PARENT_TOUCH_MS it writes every page after
- * that many ms (while the child lives), or with -r reads and checks
- * every page instead (a resolve each 2 MiB, no copy-on-write per page).
+ * and checks that it reads back what it wrote.  The parent prints its
+ * VmRSS before and right after the fork; with PARENT_TOUCH_MS it writes
+ * every page after that many ms (while the child lives), or with -r
+ * reads and checks every page instead (a resolve each 2 MiB, no
+ * copy-on-write per page).
  * It prints "ready <child pid>" once the child runs, and
  * "parent_check 0|1" after the child ended.
  *
