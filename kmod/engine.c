@@ -26,8 +26,6 @@
 #include "engine.h"
 #include "fastfork.h"
 
-#define FF_IDX(addr)	((addr) >> PMD_SHIFT)
-
 /* The VMA flags that make an armed fork copy a VMA the stock way. */
 #define FF_VM_INELIGIBLE (VM_SHARED | VM_MAYSHARE | VM_HUGETLB | VM_PFNMAP | \
 			  VM_MIXEDMAP | VM_IO | VM_LOCKED | VM_MERGEABLE | \
@@ -235,43 +233,50 @@ void ff_unmap_range(struct vm_area_struct *vma, unsigned long start,
 }
 
 /*
- * Record @node at @idx of @ffm as a table this mm detached itself, in
- * one walk of the xarray (xa_insert() and xa_set_mark() would take two).
- * Returns 0, -EBUSY when a node is recorded there already, or -ENOMEM.
+ * Record in @ffm the tables just detached by its mm, @nodes[0..@nr).  A
+ * table that cannot be recorded (no memory for the xarray, or a node
+ * already recorded at its index, which would mean a missing hook) goes
+ * back under its PMD, which nothing can have filled meanwhile (the fork
+ * holds the mmap lock for writing): nobody else saw it, and the stock
+ * copy takes it.  Returns how many were recorded.
  */
-static int ff_nodes_add_detached(struct ff_mm *ffm, unsigned long idx,
-				 struct ff_node *node, gfp_t gfp)
+static unsigned int ff_detach_record(struct ff_mm *ffm,
+				     struct ff_node_stash *stash,
+				     struct ff_node **nodes, unsigned int nr)
 {
-	XA_STATE(xas, &ffm->nodes, idx);
+	unsigned int i, recorded;
+	int err;
 
-	if (ff_inject_nomem(gfp))
-		return -ENOMEM;
-	do {
-		xas_lock(&xas);
-		if (xas_load(&xas)) {
-			xas_set_err(&xas, -EBUSY);
-		} else {
-			xas_store(&xas, node);
-			xas_set_mark(&xas, FF_XA_DETACHER);
-		}
-		xas_unlock(&xas);
-	} while (xas_nomem(&xas, gfp));
-	return xas_error(&xas);
+	recorded = ff_nodes_store(&ffm->nodes, nodes, nr, true,
+				  GFP_NOWAIT | __GFP_NOWARN, &err);
+	for (i = recorded; i < nr; i++) {
+		struct ff_node *node = nodes[i];
+		pmd_t *pmd = ff_pmd_lookup(ffm->mm, node->addr);
+
+		WARN_ON_ONCE(!pmd || ff_table_attach(ffm->mm, pmd, node->table,
+						     node->addr, false));
+		ff_node_untake(stash, node);
+		if (err == -ENOMEM)
+			ff_stat_inc(FF_STAT_FALLBACK_TABLE_NOMEM);
+	}
+	return recorded;
 }
 
 /*
  * Detach the eligible tables wholly inside @vma (armed fork, parent).
  * A range still detached since an earlier fork has an empty PMD, so the
- * PMD alone tells which ranges to try; a node already recorded for a
- * filled PMD (-EBUSY) would mean a missing hook, and the range is then
- * left to the stock copy.
+ * PMD alone tells which ranges to try.  Nodes are allocated and recorded
+ * in batches of FF_NODE_BATCH: per table that leaves the scan.
  */
 static void ff_detach_vma(struct ff_mm *ffm, struct vm_area_struct *vma)
 {
 	unsigned long start = ALIGN(vma->vm_start, PMD_SIZE);
 	unsigned long end = ALIGN_DOWN(vma->vm_end, PMD_SIZE);
+	struct ff_node *batch[FF_NODE_BATCH];
 	struct mm_struct *mm = vma->vm_mm;
+	struct ff_node_stash stash = { };
 	unsigned long addr, detached = 0;
+	unsigned int nr = 0;
 	pmd_t *pmd = NULL;
 
 	if (start >= end)
@@ -291,31 +296,29 @@ static void ff_detach_vma(struct ff_mm *ffm, struct vm_area_struct *vma)
 		if (!pmd || pmd_none(*pmd) || pmd_trans_huge(*pmd))
 			continue;
 		/* No direct reclaim: reclaim takes the anon_vma lock. */
-		node = ff_node_alloc(NULL, addr, 0, GFP_NOWAIT | __GFP_NOWARN);
+		node = ff_node_take(&stash, FF_IDX(end - addr), addr,
+				    GFP_NOWAIT | __GFP_NOWARN);
 		if (!node) {
 			ff_stat_inc(FF_STAT_FALLBACK_TABLE_NOMEM);
 			continue;
 		}
-		err = ff_nodes_add_detached(ffm, FF_IDX(addr), node,
-					    GFP_NOWAIT | __GFP_NOWARN);
-		if (err) {
-			ff_node_free(node);
-			if (err == -ENOMEM)
-				ff_stat_inc(FF_STAT_FALLBACK_TABLE_NOMEM);
-			continue;
-		}
 		err = ff_table_detach(mm, pmd, &node->table, &node->nr_anon);
 		if (err) {
-			xa_erase(&ffm->nodes, FF_IDX(addr));
-			ff_node_free(node);
+			ff_node_untake(&stash, node);
 			if (err == -EAGAIN)
 				ff_stat_inc(FF_STAT_FALLBACK_TABLE_ENTRIES);
 			continue;
 		}
-		detached++;
+		batch[nr++] = node;
+		if (nr == FF_NODE_BATCH) {
+			detached += ff_detach_record(ffm, &stash, batch, nr);
+			nr = 0;
+		}
 	}
+	detached += ff_detach_record(ffm, &stash, batch, nr);
 	raw_write_seqcount_end(&mm->write_protect_seq);
 	anon_vma_unlock_write(vma->anon_vma);
+	ff_node_stash_drain(&stash);
 	ff_stat_add(FF_STAT_TABLES_DETACHED, detached);
 }
 
@@ -395,10 +398,13 @@ void ff_engine_fork_begin(struct vm_area_struct *dst_vma,
 int ff_engine_fork_end(struct vm_area_struct *dst_vma,
 		       struct vm_area_struct *src_vma, bool eager)
 {
+	unsigned long idx = FF_IDX(src_vma->vm_start);
+	unsigned long last = FF_IDX(src_vma->vm_end - 1);
 	struct mm_struct *child = dst_vma->vm_mm;
-	unsigned long idx, tables = 0;
+	struct ff_node *batch[FF_NODE_BATCH];
+	unsigned int i, nr, stored;
+	unsigned long tables = 0;
 	struct ff_mm *ffp, *ffc;
-	struct ff_node *node;
 	long anon = 0;
 	int err = 0;
 
@@ -406,25 +412,24 @@ int ff_engine_fork_end(struct vm_area_struct *dst_vma,
 	if (!ffp)
 		return 0;
 	mutex_lock(&ffp->lock);
-	idx = FF_IDX(src_vma->vm_start);
-	if (!xa_find(&ffp->nodes, &idx, FF_IDX(src_vma->vm_end - 1),
-		     XA_PRESENT))
+	nr = ff_nodes_gather(&ffp->nodes, &idx, last, batch, FF_NODE_BATCH);
+	if (!nr)
 		goto out;
 	ffc = ff_mm_lock_for_adding(child, SINGLE_DEPTH_NESTING);
 	if (!ffc) {
 		err = -ENOMEM;
 		goto out;
 	}
-	xa_for_each_range(&ffp->nodes, idx, node, FF_IDX(src_vma->vm_start),
-			  FF_IDX(src_vma->vm_end - 1)) {
-		err = ff_inject_nomem(GFP_KERNEL) ? -ENOMEM :
-		      xa_insert(&ffc->nodes, idx, node, GFP_KERNEL);
-		if (err)
-			break;
-		refcount_inc(&node->owners);
-		anon += node->nr_anon;
-		tables++;
-	}
+	do {
+		stored = ff_nodes_store(&ffc->nodes, batch, nr, false,
+					GFP_KERNEL, &err);
+		for (i = 0; i < stored; i++) {
+			refcount_inc(&batch[i]->owners);
+			anon += batch[i]->nr_anon;
+		}
+		tables += stored;
+	} while (!err && (nr = ff_nodes_gather(&ffp->nodes, &idx, last, batch,
+					       FF_NODE_BATCH)));
 	/* The child's counters, as a stock fork would have set them. */
 	ff_add_anon_rss(child, anon);
 	atomic_long_add(tables * PTRS_PER_PTE * sizeof(pte_t),

@@ -64,6 +64,18 @@ struct ff_mm {
 
 #define FF_XA_DETACHER	XA_MARK_0
 
+/* The xarray index of the 2 MiB range that holds @addr. */
+#define FF_IDX(addr)	((addr) >> PMD_SHIFT)
+
+/* Nodes handled per batch: allocated, recorded, handed on. */
+#define FF_NODE_BATCH	32
+
+/* Nodes allocated ahead for a detach loop (ff_node_take()). */
+struct ff_node_stash {
+	unsigned int nr;
+	void *nodes[FF_NODE_BATCH];
+};
+
 /* registry.c */
 extern atomic_t ff_nr_mms;	/* live struct ff_mm; 0: nothing to look up */
 
@@ -83,9 +95,19 @@ struct ff_mm *ff_mm_lock_for_adding(struct mm_struct *mm,
 void ff_mm_unlock(struct ff_mm *ffm);
 unsigned int ff_mm_get_batch(struct ff_mm **batch, unsigned int max,
 			     unsigned int *cursor);
-struct ff_node *ff_node_alloc(struct page *table, unsigned long addr,
-			      unsigned int nr_anon, gfp_t gfp);
+int ff_registry_init(void);
+void ff_registry_exit(void);
+struct ff_node *ff_node_take(struct ff_node_stash *stash, unsigned int want,
+			     unsigned long addr, gfp_t gfp);
+void ff_node_untake(struct ff_node_stash *stash, struct ff_node *node);
+void ff_node_stash_drain(struct ff_node_stash *stash);
 void ff_node_free(struct ff_node *node);
+unsigned int ff_nodes_store(struct xarray *xa, struct ff_node **nodes,
+			    unsigned int nr, bool detacher, gfp_t gfp,
+			    int *err);
+unsigned int ff_nodes_gather(struct xarray *xa, unsigned long *idx,
+			     unsigned long last, struct ff_node **nodes,
+			     unsigned int max);
 
 /* table.c */
 pmd_t *ff_pmd_lookup(struct mm_struct *mm, unsigned long addr);

@@ -42,9 +42,12 @@ static int __init ff_init(void)
 		return -EOPNOTSUPP;
 	}
 
-	err = ff_mm_hooks_init();
+	err = ff_registry_init();
 	if (err)
 		return err;
+	err = ff_mm_hooks_init();
+	if (err)
+		goto registry;
 	ff_resolver_init();
 	err = ff_clone_hooks_init();
 	if (err)
@@ -62,6 +65,8 @@ clone_hooks:
 mm_hooks:
 	ff_resolver_exit();
 	ff_mm_hooks_exit();
+registry:
+	ff_registry_exit();
 	return err;
 }
 
@@ -73,6 +78,7 @@ static void __exit ff_exit(void)
 	/* No mm holds a detached table: each would hold a module reference. */
 	ff_resolver_exit();
 	ff_mm_hooks_exit();
+	ff_registry_exit();
 	pr_info("unloaded\n");
 }
 

@@ -237,20 +237,45 @@ out:
 	return n;
 }
 
-/* A node for @table, detached at @addr, with one owner. */
-struct ff_node *ff_node_alloc(struct page *table, unsigned long addr,
-			      unsigned int nr_anon, gfp_t gfp)
+static struct kmem_cache *ff_node_cache;
+
+int ff_registry_init(void)
+{
+	ff_node_cache = KMEM_CACHE(ff_node, 0);
+	return ff_node_cache ? 0 : -ENOMEM;
+}
+
+/* Every node is freed: each one holds an ff_mm, which holds the module. */
+void ff_registry_exit(void)
+{
+	kmem_cache_destroy(ff_node_cache);
+}
+
+/*
+ * A node with one owner for the table about to be detached at @addr
+ * (table and nr_anon still unset), from @stash.  An empty stash is
+ * refilled with up to @want nodes in one bulk allocation: a detach loop
+ * needs one node per table, and one slab call per table was a third of
+ * a detach under TCG.  Returns NULL without memory.
+ */
+struct ff_node *ff_node_take(struct ff_node_stash *stash, unsigned int want,
+			     unsigned long addr, gfp_t gfp)
 {
 	struct ff_node *node;
 
-	if (ff_inject_nomem(gfp))
-		return NULL;
-	node = kmalloc(sizeof(*node), gfp);
-	if (!node)
-		return NULL;
-	node->table = table;
+	if (!stash->nr) {
+		want = clamp(want, 1U, (unsigned int)FF_NODE_BATCH);
+		if (ff_inject_nomem(gfp))
+			return NULL;
+		stash->nr = kmem_cache_alloc_bulk(ff_node_cache, gfp, want,
+						  stash->nodes);
+		if (!stash->nr)
+			return NULL;
+	}
+	node = stash->nodes[--stash->nr];
+	node->table = NULL;
 	node->addr = addr;
-	node->nr_anon = nr_anon;
+	node->nr_anon = 0;
 	node->detached_at = jiffies;
 	refcount_set(&node->owners, 1);
 	mutex_init(&node->lock);
@@ -258,9 +283,104 @@ struct ff_node *ff_node_alloc(struct page *table, unsigned long addr,
 	return node;
 }
 
+/* Give back a node taken from @stash but not used. */
+void ff_node_untake(struct ff_node_stash *stash, struct ff_node *node)
+{
+	ff_stat_add(FF_STAT_TABLES_LIVE, -1);
+	stash->nodes[stash->nr++] = node;
+}
+
+/* Free the nodes left in @stash. */
+void ff_node_stash_drain(struct ff_node_stash *stash)
+{
+	kmem_cache_free_bulk(ff_node_cache, stash->nr, stash->nodes);
+	stash->nr = 0;
+}
+
 /* The last owner attached the table: the node has no more use. */
 void ff_node_free(struct ff_node *node)
 {
 	ff_stat_add(FF_STAT_TABLES_LIVE, -1);
-	kfree(node);
+	kmem_cache_free(ff_node_cache, node);
+}
+
+/*
+ * Record @nodes[0..@nr), in ascending order of address, in @xa at their
+ * own indices, marked FF_XA_DETACHER if @detacher, in one walk of the
+ * xarray: the next index is one step from the last, where xa_insert()
+ * would walk down from the root for each.  Stops at the first index
+ * already taken (-EBUSY) or when out of memory (-ENOMEM).  Caller holds
+ * the ff_mm.lock that @xa belongs to.  Returns how many were recorded,
+ * @nodes[0..ret), and the error in *@err (0 if all).
+ */
+unsigned int ff_nodes_store(struct xarray *xa, struct ff_node **nodes,
+			    unsigned int nr, bool detacher, gfp_t gfp,
+			    int *err)
+{
+	XA_STATE(xas, xa, 0);
+	unsigned int i = 0;
+	bool on_last;	/* @xas points at the slot stored last */
+	void *entry;
+
+	*err = 0;
+	do {
+		on_last = false;
+		xas_lock(&xas);
+		for (; i < nr; i++) {
+			unsigned long idx = FF_IDX(nodes[i]->addr);
+
+			if (ff_inject_nomem(gfp)) {
+				*err = -ENOMEM;
+				break;
+			}
+			if (on_last && xas.xa_index + 1 == idx) {
+				entry = xas_next(&xas);
+			} else {
+				xas_set(&xas, idx);
+				entry = xas_load(&xas);
+			}
+			if (entry) {
+				*err = -EBUSY;
+				break;
+			}
+			xas_store(&xas, nodes[i]);
+			if (xas_error(&xas))
+				break;	/* no memory under the lock */
+			if (detacher)
+				xas_set_mark(&xas, FF_XA_DETACHER);
+			on_last = true;
+		}
+		xas_unlock(&xas);
+	} while (xas_nomem(&xas, gfp));	/* frees what it kept, at the end */
+	if (!*err)
+		*err = xas_error(&xas);
+	return i;
+}
+
+/*
+ * Collect up to @max nodes of @xa from index *@idx to @last, in
+ * ascending order, and move *@idx past them.  Caller holds the
+ * ff_mm.lock that @xa belongs to (so nothing moves between calls).
+ * Returns how many were collected; 0 once the range is done.
+ */
+unsigned int ff_nodes_gather(struct xarray *xa, unsigned long *idx,
+			     unsigned long last, struct ff_node **nodes,
+			     unsigned int max)
+{
+	XA_STATE(xas, xa, *idx);
+	struct ff_node *node;
+	unsigned int n = 0;
+
+	rcu_read_lock();
+	xas_for_each(&xas, node, last) {
+		if (xas_retry(&xas, node))
+			continue;
+		nodes[n++] = node;
+		if (n == max)
+			break;
+	}
+	rcu_read_unlock();
+	if (n)
+		*idx = FF_IDX(nodes[n - 1]->addr) + 1;
+	return n;
 }
