@@ -67,7 +67,10 @@ struct ff_mm {
 /* The xarray index of the 2 MiB range that holds @addr. */
 #define FF_IDX(addr)	((addr) >> PMD_SHIFT)
 
-/* Nodes handled per batch: allocated, recorded, handed on. */
+/*
+ * Nodes handled per batch: allocated, recorded, handed on, and resolved
+ * by the background resolver per hold of the locks.
+ */
 #define FF_NODE_BATCH	32
 
 /* Nodes allocated ahead for a detach loop (ff_node_take()). */
