@@ -118,44 +118,53 @@ conflict:
 }
 
 /*
- * Resolve every node of @ffm's mm that overlaps [@start, @end) and was
- * detached at least @min_age jiffies ago.  Caller holds ffm->lock.
- * @vma: a VMA of the mm, or NULL when the caller holds the mmap lock
- * (one is looked up).  A node that cannot be resolved now does not stop
- * the walk: the background resolver must not let one pinned or
- * unallocatable table keep every later one detached, and a caller that
- * fails anyway loses nothing by the others being resolved.  Conflicts
- * are skipped.  Adds the number resolved to *@resolved (may be NULL);
- * returns 0 or the first error (-ENOMEM, -EBUSY).
+ * Resolve @node of @ffm's mm if it was detached at least @min_age jiffies
+ * ago.  Caller holds ffm->lock.  @vma: a VMA of the mm, or NULL when the
+ * caller holds the mmap lock (one is looked up).  Returns 1 if resolved,
+ * 0 if skipped (too young, or a conflict), or -ENOMEM or -EBUSY.
+ */
+static int ff_node_resolve_aged(struct ff_mm *ffm, struct ff_node *node,
+				struct vm_area_struct *vma,
+				unsigned long min_age, gfp_t gfp)
+{
+	int err;
+
+	if (time_before(jiffies, node->detached_at + min_age))
+		return 0;
+	vma = vma ?: find_vma(ffm->mm, node->addr);
+	/* A node always lies in a VMA of its owner (invariant 3). */
+	if (WARN_ON_ONCE(!vma))
+		return 0;
+	err = ff_node_resolve(ffm, node, vma, false, gfp);
+	if (err == -EEXIST)
+		return 0;
+	return err ?: 1;
+}
+
+/*
+ * Resolve every node of @ffm's mm that overlaps [@start, @end).  Caller
+ * holds ffm->lock; @vma as for ff_node_resolve_aged().  A node that
+ * cannot be resolved now does not stop the walk: a resolver must not let
+ * one pinned or unallocatable table keep every later one detached, and a
+ * caller that fails anyway loses nothing by the others being resolved.
+ * Adds the number resolved to *@resolved (may be NULL); returns 0 or the
+ * first error (-ENOMEM, -EBUSY).
  */
 static int ff_resolve_nodes(struct ff_mm *ffm, struct vm_area_struct *vma,
-			    unsigned long start, unsigned long end,
-			    unsigned long min_age, gfp_t gfp,
+			    unsigned long start, unsigned long end, gfp_t gfp,
 			    unsigned int *resolved)
 {
 	struct ff_node *node;
 	unsigned long idx;
-	int first_err = 0, err;
+	int first_err = 0, ret;
 
 	xa_for_each_range(&ffm->nodes, idx, node, FF_IDX(start),
 			  FF_IDX(end - 1)) {
-		struct vm_area_struct *any = vma ?: find_vma(ffm->mm,
-							     node->addr);
-
-		if (time_before(jiffies, node->detached_at + min_age))
-			continue;
-		/* A node always lies in a VMA of its owner (invariant 3). */
-		if (WARN_ON_ONCE(!any))
-			continue;
-		err = ff_node_resolve(ffm, node, any, false, gfp);
-		if (err == -EEXIST)
-			continue;
-		if (err) {
-			first_err = first_err ?: err;
-			continue;
-		}
-		if (resolved)
-			(*resolved)++;
+		ret = ff_node_resolve_aged(ffm, node, vma, 0, gfp);
+		if (ret < 0)
+			first_err = first_err ?: ret;
+		else if (resolved)
+			*resolved += ret;
 	}
 	return first_err;
 }
@@ -178,7 +187,7 @@ int ff_resolve_range(struct mm_struct *mm, struct vm_area_struct *vma,
 	if (!ffm)
 		return 0;
 	mutex_lock(&ffm->lock);
-	ret = ff_resolve_nodes(ffm, vma, start, end, 0, gfp, NULL);
+	ret = ff_resolve_nodes(ffm, vma, start, end, gfp, NULL);
 	ff_mm_unlock(ffm);
 	ff_mm_put(ffm);
 	return ret;
@@ -454,33 +463,34 @@ out:
  * owner on any detached range waits for ffm->lock, and copying a whole
  * mm's tables in one hold (2,113 for a 4 GiB Redis) stalled the Redis
  * server of scripts/bench-redis for half a second in the middle of a
- * BGSAVE.  A batch ends after its last node's 2 MiB, found by gathering
- * the nodes ahead.
+ * BGSAVE.  Each batch is gathered anew from where the last one ended:
+ * the owner may have forked or resolved in between.
  */
 unsigned int ff_resolve_older(struct ff_mm *ffm, unsigned long min_age)
 {
 	struct ff_node *batch[FF_NODE_BATCH];
 	struct mm_struct *mm = ffm->mm;
-	unsigned long start = 0, end, idx;
-	unsigned int done = 0, nr;
+	unsigned int done = 0, i, nr;
+	unsigned long idx = 0;
+	int ret;
 
 	if (!mmget_not_zero(mm))
 		return 0;
 	do {
 		mmap_read_lock(mm);
 		mutex_lock(&ffm->lock);
-		idx = FF_IDX(start);
 		nr = ff_nodes_gather(&ffm->nodes, &idx,
 				     FF_IDX(TASK_SIZE_MAX - 1), batch,
 				     FF_NODE_BATCH);
-		end = nr == FF_NODE_BATCH ? idx << PMD_SHIFT : TASK_SIZE_MAX;
-		if (nr)
-			ff_resolve_nodes(ffm, NULL, start, end, min_age,
-					 GFP_KERNEL, &done);
+		for (i = 0; i < nr; i++) {
+			ret = ff_node_resolve_aged(ffm, batch[i], NULL, min_age,
+						   GFP_KERNEL);
+			if (ret > 0)
+				done += ret;
+		}
 		ff_mm_unlock(ffm);
 		mmap_read_unlock(mm);
 		cond_resched();
-		start = end;
 	} while (nr == FF_NODE_BATCH);
 	/* Never run exit_mmap() from here if the owner exited meanwhile. */
 	mmput_async(mm);
@@ -500,7 +510,7 @@ static void ff_eager_resolve(struct callback_head *work)
 	if (mmget_not_zero(mm)) {
 		mmap_read_lock(mm);
 		mutex_lock(&ffm->lock);
-		ff_resolve_nodes(ffm, NULL, 0, TASK_SIZE_MAX, 0,
+		ff_resolve_nodes(ffm, NULL, 0, TASK_SIZE_MAX,
 				 GFP_KERNEL | __GFP_NOFAIL, &done);
 		ff_mm_unlock(ffm);
 		mmap_read_unlock(mm);
