@@ -26,8 +26,13 @@
  * overlaps one, otherwise "out".  Prints CSV lines
  *   window,in|out|all,requests,p50_us,p99_us,p999_us,max_us
  *   bgsave,INDEX,start_ms,end_ms,latest_fork_usec
+ *   stall,due_ms,requests,max_us
  *   totals,requests_sent,replies,errors,late_sends
- * (times in ms since the load started; percentiles nearest-rank).
+ * (times in ms since the load started; percentiles nearest-rank).  A
+ * stall is a run of consecutive requests each slower than STALL_US; its
+ * due_ms is when the first of them was due, which places it against the
+ * bgsave lines (at the fork, later in the window, at its end).  The
+ * first MAX_STALLS are printed, then their total count if larger.
  * late_sends counts requests sent more than 1 ms after they were due: when
  * large, the client could not keep the rate itself.  Exits 1 on a
  * connection or protocol error, an error reply, a failed BGSAVE or missing
@@ -249,6 +254,31 @@ static void report(const char *name, double *lat, long n)
 	     r999 = (n * 999 + 999) / 1000;
 	printf("window,%s,%ld,%.0f,%.0f,%.0f,%.0f\n", name, n, lat[r50 - 1],
 	       lat[r99 - 1], lat[r999 - 1], lat[n - 1]);
+}
+
+#define STALL_US   20000.0
+#define MAX_STALLS 40
+
+static void report_stalls(const struct sample *s, long n)
+{
+	long stalls = 0;
+
+	for (long i = 0; i < n;) {
+		if (s[i].done - s[i].due <= STALL_US) {
+			i++;
+			continue;
+		}
+		long first = i;
+		double max = 0;
+		for (; i < n && s[i].done - s[i].due > STALL_US; i++)
+			if (s[i].done - s[i].due > max)
+				max = s[i].done - s[i].due;
+		if (++stalls <= MAX_STALLS)
+			printf("stall,%.1f,%ld,%.0f\n", s[first].due / 1e3,
+			       i - first, max);
+	}
+	if (stalls > MAX_STALLS)
+		printf("stall,more,%ld,\n", stalls - MAX_STALLS);
 }
 
 static int in_window(const struct sample *s)
@@ -478,6 +508,7 @@ int main(int argc, char **argv)
 	report("in", lat_in, n_in);
 	report("out", lat_out, n_out);
 	report("all", lat_all, replied);
+	report_stalls(s, replied);
 	for (int w = 0; w < windows_done; w++)
 		printf("bgsave,%d,%.1f,%.1f,%ld\n", w, windows[w].start / 1e3,
 		       windows[w].end / 1e3, windows[w].fork_usec);
