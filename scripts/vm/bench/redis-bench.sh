@@ -24,7 +24,10 @@
 #           GAP_MS apart (and GAP_MS of load before the first and after the
 #           last); afterwards LATENCY HISTORY fork is read.
 # forks_served (/sys/class/misc/fastfork/stats/forks_served) must grow by
-# exactly one per BGSAVE for lazy and eager and not at all for stock.
+# exactly one per BGSAVE for lazy and eager and not at all for stock; the
+# log also shows what every other counter of the module moved by in the
+# bench phase (tables detached, copied, resolved in the background,
+# fallbacks).
 # Prints, between marker lines,
 #   FASTFORK-REDIS-CSV-BEGIN/END     one row per configuration and window
 #                                    (in: requests whose life overlaps a
@@ -52,6 +55,16 @@ start=$SECONDS
 say() { echo "redis-bench: [$((SECONDS - start))s] $*"; }
 bad() { echo "redis-bench: FAILED: $*" >&2; fail=1; }
 served() { cat $served_file; }
+counters() { # NAME=VALUE for every counter of the module
+	local f
+	for f in "${served_file%/*}"/*; do echo "${f##*/}=$(cat "$f")"; done
+}
+counter_moves() { # BEFORE AFTER (counters snapshots): what each one moved by
+	printf '%s\n--\n%s\n' "$1" "$2" | awk -F= '
+		$0 == "--" { after = 1; next }
+		!after { before[$1] = $2; next }
+		$2 != before[$1] { printf " %s %+d", $1, $2 - before[$1] }'
+}
 cli() { redis-cli -p "$PORT" "$@" | tr -d '\r'; }
 ccli() { redis-cli -p "$CHECK_PORT" "$@" | tr -d '\r'; }
 field() { # SECTION FIELD
@@ -178,7 +191,7 @@ for config in stock lazy eager; do
 	used_mib=$((used / 1048576)) rss_mib=$((rss / 1048576))
 	say "$config: populated $(cli dbsize) keys of $value_size bytes in $((SECONDS - t))s: used_memory ${used_mib} MiB, rss ${rss_mib} MiB"
 	cli latency reset >/dev/null
-	before=$(served)
+	before=$(served) counters_before=$(counters)
 	t=$SECONDS
 	out=$("$progs/redis_load" --port "$PORT" --keys "$keys" --rate "$rate" \
 		--value-size "$value_size" --bgsaves "$bgsaves" --warmup-ms "$gap_ms" \
@@ -187,6 +200,7 @@ for config in stock lazy eager; do
 	after=$(served)
 	echo "$out" | sed 's/^/redis-bench:   /'
 	say "$config: load done in $((SECONDS - t))s, rc=$rc, forks_served $before->$after"
+	say "$config: module counters moved:$(counter_moves "$counters_before" "$(counters)")"
 	((rc == 0)) || bad "$config: redis_load exited $rc"
 	want=$bgsaves
 	[[ $config == stock ]] && want=0
