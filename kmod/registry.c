@@ -360,7 +360,9 @@ unsigned int ff_nodes_store(struct xarray *xa, struct ff_node **nodes,
 /*
  * Collect up to @max nodes of @xa from index *@idx to @last, in
  * ascending order, and move *@idx past them.  Caller holds the
- * ff_mm.lock that @xa belongs to (so nothing moves between calls).
+ * ff_mm.lock that @xa belongs to, so the nodes stay while it does; one
+ * that drops the lock between calls resumes at *@idx and misses what
+ * changed below it meanwhile.
  * Returns how many were collected; 0 once the range is done.
  */
 unsigned int ff_nodes_gather(struct xarray *xa, unsigned long *idx,
