@@ -80,34 +80,34 @@
 #define MAP_FIXED_NOREPLACE 0x100000
 #endif
 
-#define PAGE		4096UL
-#define PMD		(2UL << 20)
-#define NWORDS		(PAGE / 8)
-#define MAX_THREADS	16
-#define MAX_REPORT	8	/* mismatches printed per check */
-#define GROW_PAGES	(512 + 3) /* mremap grow: one table and a bit */
+#define PAGE	    4096UL
+#define PMD	    (2UL << 20)
+#define NWORDS	    (PAGE / 8)
+#define MAX_THREADS 16
+#define MAX_REPORT  8	      /* mismatches printed per check */
+#define GROW_PAGES  (512 + 3) /* mremap grow: one table and a bit */
 
 /* Model: generation of each page (0..199), or one of these. */
-#define G_FILE	200	/* the tmpfs file's own content */
-#define G_GONE	0xfe	/* not mapped: any access faults */
-#define G_ZERO	0xff	/* reads as zeros */
+#define G_FILE 200  /* the tmpfs file's own content */
+#define G_GONE 0xfe /* not mapped: any access faults */
+#define G_ZERO 0xff /* reads as zeros */
 /* Model: per-page flags. */
-#define F_RO	0x01	/* read-only: writes fault */
-#define F_DEFER	0x02	/* left untouched until the op's final step */
-#define F_ANY	0x04	/* expected content or zeros (MADV_FREE) */
+#define F_RO	0x01 /* read-only: writes fault */
+#define F_DEFER 0x02 /* left untouched until the op's final step */
+#define F_ANY	0x04 /* expected content or zeros (MADV_FREE) */
 
 /* Generations written after the fork. */
-#define GEN_PARENT	1
-#define GEN_CHILD	2
-#define GEN_GRANDCHILD	3
-#define GEN_PVM		5	/* process_vm_writev */
-#define GEN_UFFD	7	/* UFFDIO_COPY */
-#define GEN_FINAL	10	/* + GEN_PARENT or GEN_CHILD: op's final step */
-#define GEN_STORM	20	/* + fork number */
+#define GEN_PARENT     1
+#define GEN_CHILD      2
+#define GEN_GRANDCHILD 3
+#define GEN_PVM	       5  /* process_vm_writev */
+#define GEN_UFFD       7  /* UFFDIO_COPY */
+#define GEN_FINAL      10 /* + GEN_PARENT or GEN_CHILD: op's final step */
+#define GEN_STORM      20 /* + fork number */
 
-#define ALIGN_UP(x, a)	(((x) + (a) - 1) & ~((uintptr_t)(a) - 1))
-#define MIN(a, b)	((a) < (b) ? (a) : (b))
-#define MAX(a, b)	((a) > (b) ? (a) : (b))
+#define ALIGN_UP(x, a) (((x) + (a)-1) & ~((uintptr_t)(a)-1))
+#define MIN(a, b)      ((a) < (b) ? (a) : (b))
+#define MAX(a, b)      ((a) > (b) ? (a) : (b))
 
 enum { E_LAZY, E_EAGER, E_STOCK };
 enum { THP_OFF, THP_ON, THP_MIXED };
@@ -124,14 +124,14 @@ static const char *opt_variant;
 static int verbose;
 
 static int dev_fd = -1;
-static atomic_long *armed_forks;	/* shared by every descendant */
+static atomic_long *armed_forks; /* shared by every descendant */
 static pid_t top_pid;
-static char ctx[96];			/* "<scenario>/<variant>" */
+static char ctx[96]; /* "<scenario>/<variant>" */
 static const char *who = "parent";
-static atomic_long fails;		/* failed checks in this process */
+static atomic_long fails; /* failed checks in this process */
 static pthread_mutex_t out_lock = PTHREAD_MUTEX_INITIALIZER;
 static unsigned int region_tag;
-static unsigned int opt_timeout = 600;	/* per variant, seconds */
+static unsigned int opt_timeout = 600; /* per variant, seconds */
 
 static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -203,8 +203,8 @@ static void describe(uint64_t v, char *buf, size_t len)
 /* Regions and their models */
 
 struct seg {
-	size_t first, count;	/* pages [first, first + count) */
-	char *addr;		/* address of page first */
+	size_t first, count; /* pages [first, first + count) */
+	char *addr;	     /* address of page first */
 };
 
 struct mapping {
@@ -214,19 +214,19 @@ struct mapping {
 
 struct region {
 	int kind;
-	size_t n, cap;		/* pages in the model; array capacity */
+	size_t n, cap; /* pages in the model; array capacity */
 	struct seg seg[4];
 	int nseg;
 	uint8_t *gen, *flags;
 	uint8_t *pm;		/* pre-fork pagemap: 1 present, 2 swapped */
 	unsigned int dup;	/* KSM: the key of page i is i % dup */
-	struct mapping map[16];	/* released at teardown */
+	struct mapping map[16]; /* released at teardown */
 	int nmap;
-	struct mapping gone[8];	/* address ranges that must fault */
+	struct mapping gone[8]; /* address ranges that must fault */
 	int ngone;
 	char *brk_start, *brk_end;
-	int fd;			/* R_FILE */
-	size_t a, b;		/* the "part" range of the ops */
+	int fd;	     /* R_FILE */
+	size_t a, b; /* the "part" range of the ops */
 };
 
 static inline size_t key_of(const struct region *r, size_t i)
@@ -249,7 +249,8 @@ static char *page_addr(const struct region *r, size_t i)
 	int s;
 
 	for (s = 0; s < r->nseg; s++)
-		if (i >= r->seg[s].first && i < r->seg[s].first + r->seg[s].count)
+		if (i >= r->seg[s].first &&
+		    i < r->seg[s].first + r->seg[s].count)
 			return r->seg[s].addr + (i - r->seg[s].first) * PAGE;
 	return NULL;
 }
@@ -322,15 +323,16 @@ static void apply_thp(char *start, size_t len)
 	uintptr_t a = (uintptr_t)start, end = a + len, next;
 
 	if (opt_thp != THP_MIXED) {
-		if (madvise(start, len, opt_thp == THP_ON ? MADV_HUGEPAGE :
-			    MADV_NOHUGEPAGE))
+		if (madvise(start, len,
+			    opt_thp == THP_ON ? MADV_HUGEPAGE
+					      : MADV_NOHUGEPAGE))
 			die("madvise (THP)");
 		return;
 	}
 	for (; a < end; a = next) {
 		next = MIN(ALIGN_UP(a + 1, PMD), end);
-		if (madvise((void *)a, next - a, (a / PMD) % 2 ?
-			    MADV_NOHUGEPAGE : MADV_HUGEPAGE))
+		if (madvise((void *)a, next - a,
+			    (a / PMD) % 2 ? MADV_NOHUGEPAGE : MADV_HUGEPAGE))
 			die("madvise (THP mixed)");
 	}
 }
@@ -361,10 +363,12 @@ static void region_setup(struct region *r, int kind, unsigned int dup)
 		 * not fit the heuristic overcommit of a 2 GiB guest.
 		 */
 		start = reserve(r, len);
-		if (mmap(start, len, PROT_READ | PROT_WRITE, MAP_FIXED |
-			 (kind == R_SHARED ? MAP_SHARED : MAP_PRIVATE) |
-			 (len >= (1UL << 30) ? MAP_NORESERVE : 0) |
-			 MAP_ANONYMOUS, -1, 0) == MAP_FAILED)
+		if (mmap(start, len, PROT_READ | PROT_WRITE,
+			 MAP_FIXED |
+				 (kind == R_SHARED ? MAP_SHARED : MAP_PRIVATE) |
+				 (len >= (1UL << 30) ? MAP_NORESERVE : 0) |
+				 MAP_ANONYMOUS,
+			 -1, 0) == MAP_FAILED)
 			die("mmap (region)");
 		break;
 	case R_BRK: {
@@ -422,8 +426,8 @@ static void region_setup(struct region *r, int kind, unsigned int dup)
 	/* Part: from 3 pages before the first 2 MiB boundary inside the
 	 * region through 4 tables and 5 pages past it, when there is room.
 	 */
-	first_b = (ALIGN_UP((uintptr_t)start + 1, PMD) - (uintptr_t)start) /
-		  PAGE;
+	first_b =
+		(ALIGN_UP((uintptr_t)start + 1, PMD) - (uintptr_t)start) / PAGE;
 	if (r->n >= first_b + 8) {
 		r->a = first_b >= 3 ? first_b - 3 : first_b;
 		r->b = MIN(r->n, first_b + 4 * 512 + 5);
@@ -452,7 +456,8 @@ static void region_teardown(struct region *r)
 
 				describe(pat(G_FILE, i, 0), e, sizeof(e));
 				describe(w[0], g, sizeof(g));
-				fail("tmpfs file page %zu changed by a private write: expected %s got %s",
+				fail("tmpfs file page %zu changed by a private "
+				     "write: expected %s got %s",
 				     i, e, g);
 			}
 		}
@@ -493,8 +498,8 @@ static void on_fault(int sig, siginfo_t *si, void *uc)
 	if (probing)
 		siglongjmp(probe_env, 1);
 	len = snprintf(msg, sizeof(msg),
-		       "FAIL %s %s: unexpected signal %d at address %p\n",
-		       ctx, who, sig, si->si_addr);
+		       "FAIL %s %s: unexpected signal %d at address %p\n", ctx,
+		       who, sig, si->si_addr);
 	if (write(STDOUT_FILENO, msg, len) < 0)
 		_exit(1);
 	signal(sig, SIG_DFL);
@@ -543,12 +548,12 @@ enum { J_CHECK, J_WRITE };
 struct job {
 	struct region *r;
 	int what;
-	const char *when;	/* J_CHECK: for the messages */
-	const uint8_t *gen;	/* J_CHECK: the model (default r->gen) */
-	unsigned int wgen;	/* J_WRITE: generation to write */
-	size_t lo, hi;		/* pages [lo, hi) */
+	const char *when;	   /* J_CHECK: for the messages */
+	const uint8_t *gen;	   /* J_CHECK: the model (default r->gen) */
+	unsigned int wgen;	   /* J_WRITE: generation to write */
+	size_t lo, hi;		   /* pages [lo, hi) */
 	size_t stride, res, width; /* pages with (i - res) mod stride < width */
-	char *base;		/* J_CHECK: pages at base + (i - lo) * PAGE */
+	char *base; /* J_CHECK: pages at base + (i - lo) * PAGE */
 	atomic_long bad;
 	atomic_int shown;
 };
@@ -707,10 +712,12 @@ static void check_faults(struct region *r, const char *when)
 			if (!probe_sample(j, i, end))
 				continue;
 			if (kind == 1 && !probe(p, 0, 0))
-				fail("%s: page %zu (%p) is readable but must be unmapped",
+				fail("%s: page %zu (%p) is readable but must "
+				     "be unmapped",
 				     when, j, (void *)p);
 			else if (kind == 2 && !probe(p, 1, v))
-				fail("%s: page %zu (%p) is writable but must be read-only",
+				fail("%s: page %zu (%p) is writable but must "
+				     "be read-only",
 				     when, j, (void *)p);
 		}
 	}
@@ -720,7 +727,8 @@ static void check_faults(struct region *r, const char *when)
 		for (i = 0; i < np; i++)
 			if (probe_sample(i, 0, np) &&
 			    !probe(r->gone[k].addr + i * PAGE, 0, 0))
-				fail("%s: old address %p (range %d page %zu) is still readable",
+				fail("%s: old address %p (range %d page %zu) "
+				     "is still readable",
 				     when, (void *)(r->gone[k].addr + i * PAGE),
 				     k, i);
 	}
@@ -749,8 +757,13 @@ static size_t write_stride(void)
 
 static void write_set(struct region *r, unsigned int gen, size_t res)
 {
-	struct job j = {.r = r, .what = J_WRITE, .wgen = gen, .hi = r->n,
-			.stride = write_stride(), .res = res, .width = 2};
+	struct job j = {.r = r,
+			.what = J_WRITE,
+			.wgen = gen,
+			.hi = r->n,
+			.stride = write_stride(),
+			.res = res,
+			.width = 2};
 
 	run_job(&j);
 }
@@ -758,8 +771,8 @@ static void write_set(struct region *r, unsigned int gen, size_t res)
 static void write_range(struct region *r, unsigned int gen, size_t lo,
 			size_t hi)
 {
-	struct job j = {.r = r, .what = J_WRITE, .wgen = gen, .lo = lo,
-			.hi = hi};
+	struct job j = {
+		.r = r, .what = J_WRITE, .wgen = gen, .lo = lo, .hi = hi};
 
 	run_job(&j);
 }
@@ -785,7 +798,7 @@ static void fill_all(struct region *r)
 /* Process helpers */
 
 struct rss {
-	long vm, anon;		/* VmRSS, RssAnon (kB) */
+	long vm, anon; /* VmRSS, RssAnon (kB) */
 };
 
 static long status_field(const char *buf, const char *name)
@@ -862,8 +875,8 @@ static pid_t xfork(int armed)
 	rss_sync();
 	before = rss_now();
 	if (armed && engine != E_STOCK) {
-		err = ff_arm(dev_fd, engine == E_EAGER ? FASTFORK_ENGINE_EAGER :
-			     FASTFORK_ENGINE_LAZY);
+		err = ff_arm(dev_fd, engine == E_EAGER ? FASTFORK_ENGINE_EAGER
+						       : FASTFORK_ENGINE_LAZY);
 		if (err) {
 			errno = -err;
 			die("FASTFORK_IOC_ARM");
@@ -881,7 +894,8 @@ static pid_t xfork(int armed)
 	if (armed && engine != E_STOCK)
 		atomic_fetch_add(armed_forks, 1);
 	if (labs(after.anon - before.anon) > 64 || after.vm < before.vm - 64)
-		fail("VmRSS %ld kB (RssAnon %ld kB) right after fork, %ld kB (RssAnon %ld kB) right before: more than 64 kB apart",
+		fail("VmRSS %ld kB (RssAnon %ld kB) right after fork, %ld kB "
+		     "(RssAnon %ld kB) right before: more than 64 kB apart",
 		     after.vm, after.anon, before.vm, before.anon);
 	return pid;
 }
@@ -921,14 +935,14 @@ static void __attribute__((noreturn)) child_exit(void)
 {
 	fflush(NULL);
 	if (getpid() == top_pid)
-		exit(1);	/* only after a failed await */
+		exit(1); /* only after a failed await */
 	_exit(atomic_load(&fails) ? 1 : 0);
 }
 
 /* Two pipes between a parent and a child. */
 struct chan {
-	int down[2], up[2];	/* parent -> child, child -> parent */
-	int rd, wr;		/* this side's ends after chan_side() */
+	int down[2], up[2]; /* parent -> child, child -> parent */
+	int rd, wr;	    /* this side's ends after chan_side() */
 };
 
 static void chan_open(struct chan *c)
@@ -1041,16 +1055,16 @@ struct op;
 typedef int (*op_fn)(const struct op *op, struct region *r);
 
 struct op {
-	int kind;		/* region kind */
-	unsigned int dup;	/* KSM key period */
-	int acts;		/* variants: the actor before/after the other */
-	int advice;		/* madvise ops */
-	int effect;		/* madvise ops: what it does to the content */
-	int whole;		/* ops on the whole region, not the part */
-	op_fn prefork;		/* in the parent before the fork */
-	op_fn child_fixup;	/* in the child right after the fork */
-	op_fn apply;		/* the actor's first touch after the fork */
-	op_fn final;		/* the actor's last step */
+	int kind;	   /* region kind */
+	unsigned int dup;  /* KSM key period */
+	int acts;	   /* variants: the actor before/after the other */
+	int advice;	   /* madvise ops */
+	int effect;	   /* madvise ops: what it does to the content */
+	int whole;	   /* ops on the whole region, not the part */
+	op_fn prefork;	   /* in the parent before the fork */
+	op_fn child_fixup; /* in the child right after the fork */
+	op_fn apply;	   /* the actor's first touch after the fork */
+	op_fn final;	   /* the actor's last step */
 };
 
 enum { EFF_NONE, EFF_ZERO, EFF_ANY };
@@ -1072,8 +1086,9 @@ static void retire(struct region *r, char *addr, size_t len, const char *why)
 		if (probe_sample(i, 0, np) && !probe(addr + i * PAGE, 0, 0))
 			fail("%s: old address %p still readable", why,
 			     (void *)(addr + i * PAGE));
-	p = mmap(addr, len, PROT_NONE, MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS |
-		 MAP_NORESERVE, -1, 0);
+	p = mmap(addr, len, PROT_NONE,
+		 MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1,
+		 0);
 	if (p == MAP_FAILED)
 		die("mmap (placeholder)");
 	add_map(r, addr, len);
@@ -1104,15 +1119,15 @@ static int op_munmap(const struct op *op, struct region *r)
 	mid = a + (b - a) / 2;
 	if (mid > a) {
 		if (mmap(p, (mid - a) * PAGE, PROT_READ | PROT_WRITE,
-			 MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS, -1, 0) ==
-		    MAP_FAILED)
+			 MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS, -1,
+			 0) == MAP_FAILED)
 			die("mmap (over the unmapped range)");
 		for (i = a; i < mid; i++)
 			r->gen[i] = G_ZERO;
 	}
-	if (mmap(page_addr(r, mid), (b - mid) * PAGE, PROT_NONE, MAP_FIXED |
-		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0) ==
-	    MAP_FAILED)
+	if (mmap(page_addr(r, mid), (b - mid) * PAGE, PROT_NONE,
+		 MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1,
+		 0) == MAP_FAILED)
 		die("mmap (placeholder)");
 	return 0;
 }
@@ -1395,14 +1410,15 @@ static int op_dontfork_child(const struct op *op, struct region *r)
 	op_range(op, r, &a, &b);
 	for (i = a; i < b; i++) {
 		if (probe_sample(i, a, b) && !probe(page_addr(r, i), 0, 0))
-			fail("page %zu (%p) of a MADV_DONTFORK range is mapped in the child",
+			fail("page %zu (%p) of a MADV_DONTFORK range is mapped "
+			     "in the child",
 			     i, (void *)page_addr(r, i));
 		r->gen[i] = G_GONE;
 	}
 	/* Keep the hole: nothing else may land there in the child. */
-	if (mmap(page_addr(r, a), (b - a) * PAGE, PROT_NONE, MAP_FIXED |
-		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0) ==
-	    MAP_FAILED)
+	if (mmap(page_addr(r, a), (b - a) * PAGE, PROT_NONE,
+		 MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1,
+		 0) == MAP_FAILED)
 		die("mmap (placeholder)");
 	return 0;
 }
@@ -1518,14 +1534,16 @@ static int op_pre_ksm(const struct op *op, struct region *r)
 		    !ksm_write("run", "1"))
 			ksm_changed = 1;
 		else
-			say("# %s: cannot start ksmd (not root?): the scenario runs unmerged\n",
+			say("# %s: cannot start ksmd (not root?): the scenario "
+			    "runs unmerged\n",
 			    ctx);
 	}
 	if (ksm_changed) {
 		/* Two full scans merge what can be merged (10 s at most). */
 		scans = ksm_value("full_scans");
-		for (tries = 0; tries < 1000 &&
-		     ksm_value("full_scans") < scans + 2; tries++)
+		for (tries = 0;
+		     tries < 1000 && ksm_value("full_scans") < scans + 2;
+		     tries++)
 			usleep(10000);
 		sharing = ksm_value("pages_sharing");
 	}
@@ -1567,12 +1585,13 @@ static void *uffd_handler(void *arg)
 		for (s = 0; s < r->nseg; s++)
 			if (addr >= (uintptr_t)r->seg[s].addr &&
 			    addr < (uintptr_t)r->seg[s].addr +
-				   r->seg[s].count * PAGE)
+					    r->seg[s].count * PAGE)
 				i = r->seg[s].first +
 				    (addr - (uintptr_t)r->seg[s].addr) / PAGE;
 		if (i != SIZE_MAX && (r->pm[i] & 1)) {
 			atomic_fetch_add(&uffd_spurious, 1);
-			fail("userfaultfd MISSING fault for page %zu (%p), which was populated before the fork",
+			fail("userfaultfd MISSING fault for page %zu (%p), "
+			     "which was populated before the fork",
 			     i, (void *)addr);
 		}
 		zp.range.start = addr;
@@ -1630,13 +1649,16 @@ static int op_uffd(const struct op *op, struct region *r)
 		cp.copy = 0;
 		if (!ioctl(uffd, UFFDIO_COPY, &cp)) {
 			if (!hole)
-				fail("UFFDIO_COPY into page %zu (%p) succeeded, but the page was populated before the fork",
+				fail("UFFDIO_COPY into page %zu (%p) "
+				     "succeeded, but the page was populated "
+				     "before the fork",
 				     i, (void *)cp.dst);
 			r->gen[i] = GEN_UFFD;
 			copied++;
 		} else if (errno == EEXIST) {
 			if (hole)
-				fail("UFFDIO_COPY into hole page %zu (%p): EEXIST",
+				fail("UFFDIO_COPY into hole page %zu (%p): "
+				     "EEXIST",
 				     i, (void *)cp.dst);
 			eexist++;
 		} else {
@@ -1664,7 +1686,8 @@ static int op_uffd_final(const struct op *op, struct region *r)
 	close(uffd);
 	uffd = -1;
 	if (atomic_load(&uffd_events))
-		fail("%ld userfaultfd MISSING faults after the holes were filled (%ld for pages populated before the fork)",
+		fail("%ld userfaultfd MISSING faults after the holes were "
+		     "filled (%ld for pages populated before the fork)",
 		     (long)atomic_load(&uffd_events),
 		     (long)atomic_load(&uffd_spurious));
 	check(r, "after UFFDIO_UNREGISTER");
@@ -1709,14 +1732,14 @@ static void op_variant(const struct op *op, int actor_child, int after)
 		if (acting && first_a) {
 			if (op->apply)
 				op->apply(op, &r);
-			check(&r, op->apply ? "right after the op" :
-			      "first look");
+			check(&r,
+			      op->apply ? "right after the op" : "first look");
 			write_set(&r, gen, res);
 			check(&r, "after its own writes");
 			first_a = 0;
 		} else if (!acting && first_o) {
-			check(&r, after ? "first look" :
-			      "after the other acted and wrote");
+			check(&r, after ? "first look"
+					: "after the other acted and wrote");
 			write_set(&r, gen, res);
 			check(&r, "after its own writes");
 			first_o = 0;
@@ -1982,25 +2005,36 @@ static void storm_variant(int mode)
 
 	region_setup(&r, R_ANON, 0);
 	for (k = 0; k < nforks; k++) {
-		struct job w = {.r = &r, .what = J_WRITE,
-				.wgen = GEN_STORM + k, .hi = r.n,
-				.stride = 37, .res = k, .width = 1};
+		struct job w = {.r = &r,
+				.what = J_WRITE,
+				.wgen = GEN_STORM + k,
+				.hi = r.n,
+				.stride = 37,
+				.res = k,
+				.width = 1};
 		pid_t pid;
 
 		run_job(&w);
 		pid = xfork(1);
 		if (pid == 0) {
-			struct job c = {.r = &r, .what = J_CHECK,
-					.when = "sample check", .hi = r.n,
-					.stride = 7, .res = k, .width = 1};
+			struct job c = {.r = &r,
+					.what = J_CHECK,
+					.when = "sample check",
+					.hi = r.n,
+					.stride = 7,
+					.res = k,
+					.width = 1};
 
 			who = "child";
 			run_job(&c);
 			if (mode == 1) {
-				struct job cw = {.r = &r, .what = J_WRITE,
+				struct job cw = {.r = &r,
+						 .what = J_WRITE,
 						 .wgen = GEN_STORM + 40 + k,
-						 .hi = r.n, .stride = 29,
-						 .res = k, .width = 1};
+						 .hi = r.n,
+						 .stride = 29,
+						 .res = k,
+						 .width = 1};
 
 				run_job(&cw);
 				c.stride = 29;
@@ -2048,16 +2082,21 @@ static void pagemap_variant(int child_first)
 		await(&ch, "the other's pagemap read");
 	pagemap_read(&r, mine, 0, r.n);
 	for (i = 0; i < r.n; i++) {
-		unsigned int now = (mine[i] >> 63 & 1) | (mine[i] >> 62 & 1) << 1;
+		unsigned int now = (mine[i] >> 63 & 1) | (mine[i] >> 62 & 1)
+								 << 1;
 
 		if (now == r.pm[i])
 			continue;
 		if (diff++ < MAX_REPORT)
-			fail("pagemap of page %zu (%p): %s right after the fork, %s before",
+			fail("pagemap of page %zu (%p): %s right after the "
+			     "fork, %s before",
 			     i, (void *)page_addr(&r, i),
-			     now & 1 ? "present" : now & 2 ? "swapped" : "none",
-			     r.pm[i] & 1 ? "present" : r.pm[i] & 2 ? "swapped" :
-			     "none");
+			     now & 1   ? "present"
+			     : now & 2 ? "swapped"
+				       : "none",
+			     r.pm[i] & 1   ? "present"
+			     : r.pm[i] & 2 ? "swapped"
+					   : "none");
 	}
 	if (diff > MAX_REPORT)
 		fail("pagemap: %zu pages differ from before the fork", diff);
@@ -2078,12 +2117,15 @@ static void pagemap_variant(int child_first)
 			    a == b)
 				continue;
 			if (pfn_diff++ < MAX_REPORT)
-				fail("pagemap of page %zu: frame %#llx in the parent, %#llx in the child right after the fork",
+				fail("pagemap of page %zu: frame %#llx in the "
+				     "parent, %#llx in the child right after "
+				     "the fork",
 				     i, (unsigned long long)a,
 				     (unsigned long long)b);
 		}
 		if (pfn_diff > MAX_REPORT)
-			fail("pagemap: %zu pages on other frames in parent and child",
+			fail("pagemap: %zu pages on other frames in parent and "
+			     "child",
 			     pfn_diff);
 	}
 	/* Then the usual isolation. */
@@ -2115,8 +2157,13 @@ static void pvm_compare(struct region *r, pid_t target, const uint8_t *tgen,
 		struct iovec l = {.iov_base = buf, .iov_len = (hi - lo) * PAGE};
 		struct iovec rm = {.iov_base = page_addr(r, lo),
 				   .iov_len = (hi - lo) * PAGE};
-		struct job j = {.r = r, .what = J_CHECK, .when = when,
-				.gen = tgen, .lo = lo, .hi = hi, .base = buf};
+		struct job j = {.r = r,
+				.what = J_CHECK,
+				.when = when,
+				.gen = tgen,
+				.lo = lo,
+				.hi = hi,
+				.base = buf};
 
 		if (process_vm_readv(target, &l, 1, &rm, 1, 0) !=
 		    (ssize_t)l.iov_len)
@@ -2212,32 +2259,31 @@ static void pvm_variant(int reader_child)
 /* ------------------------------------------------------------------ */
 /* The scenario table */
 
-#define BOTH_ORDERS	1	/* parent-first, child-first */
-#define ACTOR_TIMES	2	/* parent/child x before/after */
+#define BOTH_ORDERS 1 /* parent-first, child-first */
+#define ACTOR_TIMES 2 /* parent/child x before/after */
 
 struct scenario {
 	const char *name;
 	const char *help;
 	struct op op;
-	void (*run)(int variant);	/* own flow: variant number */
-	const char *const *variants;	/* own flow: variant names */
-	int probe_advice;		/* N/A if madvise says EINVAL */
+	void (*run)(int variant);    /* own flow: variant number */
+	const char *const *variants; /* own flow: variant names */
+	int probe_advice;	     /* N/A if madvise says EINVAL */
 };
 
 static const char *const v_orders[] = {"parent-first", "child-first", NULL};
 static const char *const v_acts[] = {"parent-before", "parent-after",
 				     "child-before", "child-after", NULL};
-static const char *const v_release[] = {"wait-then-write",
-					"write-then-release",
+static const char *const v_release[] = {"wait-then-write", "write-then-release",
 					"concurrent", NULL};
 static const char *const v_orphan[] = {"parent-untouched", "parent-wrote",
 				       "child-wrote", NULL};
-static const char *const v_nested[] = {"untouched", "unarmed",
+static const char *const v_nested[] = {"untouched",   "unarmed",
 				       "child-wrote", "parent-wrote",
 				       "child-exits", NULL};
 static const char *const v_storm[] = {"readers", "writers", NULL};
-static const char *const v_pvm[] = {"parent-reads-child",
-				    "child-reads-parent", NULL};
+static const char *const v_pvm[] = {"parent-reads-child", "child-reads-parent",
+				    NULL};
 
 static void run_shared(int v)
 {
@@ -2279,36 +2325,47 @@ static void run_pvm(int v)
 	pvm_variant(v);
 }
 
-#define MADV_OP(adv, eff, wh) \
-	{.acts = ACTOR_TIMES, .advice = (adv), .effect = (eff), \
-	 .whole = (wh), .apply = op_madvise}
+#define MADV_OP(adv, eff, wh)                                                  \
+	{                                                                      \
+		.acts = ACTOR_TIMES, .advice = (adv), .effect = (eff),         \
+		.whole = (wh), .apply = op_madvise                             \
+	}
 
 static const struct scenario scenarios[] = {
 	{.name = "rw",
 	 .help = "plain reads and writes, parent first and child first",
 	 .op = {.acts = BOTH_ORDERS}},
 	{.name = "munmap-part",
-	 .help = "munmap of a range across 2 MiB tables (half mapped again fresh, half left unmapped)",
+	 .help = "munmap of a range across 2 MiB tables (half mapped again "
+		 "fresh, half left unmapped)",
 	 .op = {.acts = ACTOR_TIMES, .apply = op_munmap}},
 	{.name = "munmap-all",
 	 .help = "munmap of the whole region (half mapped again fresh)",
 	 .op = {.acts = ACTOR_TIMES, .whole = 1, .apply = op_munmap}},
 	{.name = "mprotect-part",
-	 .help = "mprotect PROT_READ of a range (writes must fault, half of it first touched at the end, after the other exited), then back to read-write",
-	 .op = {.acts = ACTOR_TIMES, .apply = op_mprotect,
+	 .help = "mprotect PROT_READ of a range (writes must fault, half of it "
+		 "first touched at the end, after the other exited), then back "
+		 "to read-write",
+	 .op = {.acts = ACTOR_TIMES,
+		.apply = op_mprotect,
 		.final = op_mprotect_final}},
 	{.name = "mprotect-all",
 	 .help = "mprotect PROT_READ of the whole region, then back",
-	 .op = {.acts = ACTOR_TIMES, .whole = 1, .apply = op_mprotect,
+	 .op = {.acts = ACTOR_TIMES,
+		.whole = 1,
+		.apply = op_mprotect,
 		.final = op_mprotect_final}},
 	{.name = "mremap-move",
-	 .help = "mremap MAYMOVE|FIXED of the whole region to a new place with the same 2 MiB alignment",
+	 .help = "mremap MAYMOVE|FIXED of the whole region to a new place with "
+		 "the same 2 MiB alignment",
 	 .op = {.acts = ACTOR_TIMES, .apply = op_mremap_move}},
 	{.name = "mremap-move-part",
-	 .help = "mremap MAYMOVE|FIXED of a range to a place 4 KiB off its 2 MiB alignment",
+	 .help = "mremap MAYMOVE|FIXED of a range to a place 4 KiB off its 2 "
+		 "MiB alignment",
 	 .op = {.acts = ACTOR_TIMES, .apply = op_mremap_part}},
 	{.name = "mremap-grow",
-	 .help = "mremap growing the region by 2 MiB + 12 KiB (moves: a guard follows it)",
+	 .help = "mremap growing the region by 2 MiB + 12 KiB (moves: a guard "
+		 "follows it)",
 	 .op = {.acts = ACTOR_TIMES, .apply = op_mremap_grow}},
 	{.name = "mremap-grow-inplace",
 	 .help = "mremap growing the region in place",
@@ -2317,7 +2374,8 @@ static const struct scenario scenarios[] = {
 	 .help = "MADV_DONTNEED of a range (reads zeros after)",
 	 .op = MADV_OP(MADV_DONTNEED, EFF_ZERO, 0)},
 	{.name = "madv-free",
-	 .help = "MADV_FREE of a range (old content or zeros, the other unaffected)",
+	 .help = "MADV_FREE of a range (old content or zeros, the other "
+		 "unaffected)",
 	 .op = MADV_OP(MADV_FREE, EFF_ANY, 0)},
 	{.name = "madv-cold",
 	 .help = "MADV_COLD of the whole region",
@@ -2337,13 +2395,19 @@ static const struct scenario scenarios[] = {
 	 .help = "MADV_COLLAPSE of a range (best effort: content must hold)",
 	 .op = MADV_OP(MADV_COLLAPSE, EFF_NONE, 0)},
 	{.name = "wipeonfork",
-	 .help = "MADV_WIPEONFORK on a range before the fork: the child reads zeros there",
-	 .op = {.acts = BOTH_ORDERS, .advice = MADV_WIPEONFORK,
-		.prefork = op_pre_madvise, .child_fixup = op_wipe_child}},
+	 .help = "MADV_WIPEONFORK on a range before the fork: the child reads "
+		 "zeros there",
+	 .op = {.acts = BOTH_ORDERS,
+		.advice = MADV_WIPEONFORK,
+		.prefork = op_pre_madvise,
+		.child_fixup = op_wipe_child}},
 	{.name = "dontfork",
-	 .help = "MADV_DONTFORK on a range before the fork: the child must fault there",
-	 .op = {.acts = BOTH_ORDERS, .advice = MADV_DONTFORK,
-		.prefork = op_pre_madvise, .child_fixup = op_dontfork_child}},
+	 .help = "MADV_DONTFORK on a range before the fork: the child must "
+		 "fault there",
+	 .op = {.acts = BOTH_ORDERS,
+		.advice = MADV_DONTFORK,
+		.prefork = op_pre_madvise,
+		.child_fixup = op_dontfork_child}},
 	{.name = "mlock",
 	 .help = "mlock of a range after the fork, munlock at the end",
 	 .op = {.acts = ACTOR_TIMES, .apply = op_mlock, .final = op_munlock}},
@@ -2354,41 +2418,54 @@ static const struct scenario scenarios[] = {
 	 .help = "heap memory grown with sbrk",
 	 .op = {.acts = BOTH_ORDERS, .kind = R_BRK}},
 	{.name = "uffd",
-	 .help = "userfaultfd MISSING registered after the fork: no fault for populated pages, UFFDIO_COPY EEXIST on them and fills holes",
+	 .help = "userfaultfd MISSING registered after the fork: no fault for "
+		 "populated pages, UFFDIO_COPY EEXIST on them and fills holes",
 	 .op = {.acts = ACTOR_TIMES, .apply = op_uffd, .final = op_uffd_final}},
 	{.name = "swap",
-	 .help = "MADV_PAGEOUT before the fork (pages in swap when swap is active)",
+	 .help = "MADV_PAGEOUT before the fork (pages in swap when swap is "
+		 "active)",
 	 .op = {.acts = BOTH_ORDERS, .prefork = op_pre_pageout}},
 	{.name = "ksm",
-	 .help = "MADV_MERGEABLE with identical pages merged by ksmd before the fork",
+	 .help = "MADV_MERGEABLE with identical pages merged by ksmd before "
+		 "the fork",
 	 .op = {.acts = BOTH_ORDERS, .dup = 16, .prefork = op_pre_ksm}},
 	{.name = "file-private",
-	 .help = "MAP_PRIVATE of a tmpfs file written before the fork (the file must not change)",
+	 .help = "MAP_PRIVATE of a tmpfs file written before the fork (the "
+		 "file must not change)",
 	 .op = {.acts = BOTH_ORDERS, .kind = R_FILE}},
 	{.name = "shared",
 	 .help = "MAP_SHARED anonymous memory: writes visible both ways",
-	 .run = run_shared, .variants = v_orders},
+	 .run = run_shared,
+	 .variants = v_orders},
 	{.name = "exec",
 	 .help = "the child execs /bin/true without touching the region",
-	 .run = run_exec, .variants = v_release},
+	 .run = run_exec,
+	 .variants = v_release},
 	{.name = "exit-untouched",
 	 .help = "the child exits without touching the region",
-	 .run = run_exit, .variants = v_release},
+	 .run = run_exit,
+	 .variants = v_release},
 	{.name = "parent-exit",
 	 .help = "the parent exits first, the orphaned child checks on",
-	 .run = run_orphan, .variants = v_orphan},
+	 .run = run_orphan,
+	 .variants = v_orphan},
 	{.name = "nested",
 	 .help = "the child forks a grandchild that checks",
-	 .run = run_nested, .variants = v_nested},
+	 .run = run_nested,
+	 .variants = v_nested},
 	{.name = "storm",
 	 .help = "12 forks in a row, each child checks a sample",
-	 .run = run_storm, .variants = v_storm},
+	 .run = run_storm,
+	 .variants = v_storm},
 	{.name = "pagemap",
-	 .help = "pagemap right after the fork: same present pages as before, same frames in both",
-	 .run = run_pagemap, .variants = v_orders},
+	 .help = "pagemap right after the fork: same present pages as before, "
+		 "same frames in both",
+	 .run = run_pagemap,
+	 .variants = v_orders},
 	{.name = "process-vm",
 	 .help = "process_vm_readv/writev of the other's memory",
-	 .run = run_pvm, .variants = v_pvm},
+	 .run = run_pvm,
+	 .variants = v_pvm},
 };
 
 #define NSCEN ((int)(sizeof(scenarios) / sizeof(scenarios[0])))
@@ -2423,8 +2500,9 @@ static const char *advice_na(int advice)
 
 static int run_scenario(const struct scenario *s)
 {
-	const char *const *names = s->run ? s->variants :
-		s->op.acts == BOTH_ORDERS ? v_orders : v_acts;
+	const char *const *names = s->run		       ? s->variants
+				   : s->op.acts == BOTH_ORDERS ? v_orders
+							       : v_acts;
 	const char *na = s->probe_advice ? advice_na(s->probe_advice) : NULL;
 	int v, ran = 0, bad = 0;
 
@@ -2471,15 +2549,18 @@ static size_t parse_size(const char *s)
 	unsigned long long v = strtoull(s, &end, 0);
 
 	switch (*end) {
-	case 'k': case 'K':
+	case 'k':
+	case 'K':
 		v <<= 10;
 		end++;
 		break;
-	case 'm': case 'M':
+	case 'm':
+	case 'M':
 		v <<= 20;
 		end++;
 		break;
-	case 'g': case 'G':
+	case 'g':
+	case 'G':
 		v <<= 30;
 		end++;
 		break;
@@ -2495,12 +2576,13 @@ static void usage(FILE *f)
 {
 	int k;
 
-	fprintf(f,
-		"usage: ff-cow [--engine lazy|eager|stock] [--size N[K|M|G]] [--thp on|off|mixed]\n"
-		"              [--threads N] [--offset N[K|M]] [--density PCT] [--variant V]\n"
-		"              [--timeout SEC] [-v]\n"
-		"              --scenario NAME[,NAME...]|all\n"
-		"       ff-cow --list\n\nscenarios:\n");
+	fprintf(f, "usage: ff-cow [--engine lazy|eager|stock] [--size "
+		   "N[K|M|G]] [--thp on|off|mixed]\n"
+		   "              [--threads N] [--offset N[K|M]] [--density "
+		   "PCT] [--variant V]\n"
+		   "              [--timeout SEC] [-v]\n"
+		   "              --scenario NAME[,NAME...]|all\n"
+		   "       ff-cow --list\n\nscenarios:\n");
 	for (k = 0; k < NSCEN; k++)
 		fprintf(f, "  %-20s %s\n", scenarios[k].name,
 			scenarios[k].help);
@@ -2515,7 +2597,8 @@ int main(int argc, char **argv)
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	for (k = 1; k < argc; k++) {
-		const char *a = argv[k], *val = k + 1 < argc ? argv[k + 1] : NULL;
+		const char *a = argv[k],
+			   *val = k + 1 < argc ? argv[k + 1] : NULL;
 
 		if (!strcmp(a, "--list")) {
 			for (found = 0; found < NSCEN; found++)
@@ -2579,7 +2662,7 @@ int main(int argc, char **argv)
 			goto bad_arg;
 		}
 		continue;
-bad_arg:
+	bad_arg:
 		fprintf(stderr, "ff-cow: bad argument %s %s\n", a, val);
 		usage(stderr);
 		return 2;
@@ -2596,7 +2679,8 @@ bad_arg:
 			if (!strcmp(tok, scenarios[found].name))
 				break;
 		if (found == NSCEN && strcmp(tok, "all")) {
-			fprintf(stderr, "ff-cow: unknown scenario %s (see --list)\n",
+			fprintf(stderr,
+				"ff-cow: unknown scenario %s (see --list)\n",
 				tok);
 			return 2;
 		}
@@ -2622,10 +2706,15 @@ bad_arg:
 	signal(SIGALRM, on_alarm);
 	signal(SIGPIPE, SIG_IGN);
 	atexit(ksm_restore);
-	say("# ff-cow: engine %s, %zu pages (%zu KiB), thp %s, %d thread%s, offset %zu, density %d%%, kernel %s\n",
-	    engine == E_LAZY ? "lazy" : engine == E_EAGER ? "eager" : "stock",
+	say("# ff-cow: engine %s, %zu pages (%zu KiB), thp %s, %d thread%s, "
+	    "offset %zu, density %d%%, kernel %s\n",
+	    engine == E_LAZY	? "lazy"
+	    : engine == E_EAGER ? "eager"
+				: "stock",
 	    opt_pages, opt_pages * 4,
-	    opt_thp == THP_ON ? "on" : opt_thp == THP_OFF ? "off" : "mixed",
+	    opt_thp == THP_ON	 ? "on"
+	    : opt_thp == THP_OFF ? "off"
+				 : "mixed",
 	    opt_threads, opt_threads > 1 ? "s" : "", opt_offset, opt_density,
 	    kernel_release());
 

@@ -108,7 +108,7 @@ static void fail_nth_report(int fd)
 
 static void sleep_ms(long ms)
 {
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
 
 	while (nanosleep(&ts, &ts))
 		;
@@ -141,7 +141,8 @@ int main(int argc, char **argv)
 	argc -= optind - 1;
 	if (argc < 4) {
 		fprintf(stderr,
-			"usage: ff-hold [-u UNMAP_MIB] [-n NTH] [-r] [-c] MIB lazy|eager|stock CHILD_MS [PARENT_TOUCH_MS]\n");
+			"usage: ff-hold [-u UNMAP_MIB] [-n NTH] [-r] [-c] MIB "
+			"lazy|eager|stock CHILD_MS [PARENT_TOUCH_MS]\n");
 		return 2;
 	}
 	len = strtoul(argv[1], NULL, 0) << 20;
@@ -159,10 +160,10 @@ int main(int argc, char **argv)
 	fill(mem, len, 1);
 	fd = ff_open();
 	printf("rss_before %ld\n", vm_rss_kib());
-	fflush(stdout);	/* or the child prints it again */
+	fflush(stdout); /* or the child prints it again */
 	if (strcmp(argv[2], "stock") &&
-	    ff_arm(fd, strcmp(argv[2], "eager") ? FASTFORK_ENGINE_LAZY :
-						  FASTFORK_ENGINE_EAGER)) {
+	    ff_arm(fd, strcmp(argv[2], "eager") ? FASTFORK_ENGINE_LAZY
+						: FASTFORK_ENGINE_EAGER)) {
 		perror("arm");
 		return 2;
 	}

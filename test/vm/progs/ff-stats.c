@@ -11,7 +11,10 @@
 
 #include "ff-common.h"
 
-#define FIELD(f) {#f, offsetof(struct fastfork_stats, f)}
+#define FIELD(f)                                                               \
+	{                                                                      \
+#f, offsetof(struct fastfork_stats, f)                         \
+	}
 
 int main(int argc, char **argv)
 {
@@ -54,7 +57,8 @@ int main(int argc, char **argv)
 		} else if (!strcmp(argv[1], fields[i].name)) {
 			if (!filled) {
 				fprintf(stderr,
-					"field %s not provided by the module (it fills %u bytes)\n",
+					"field %s not provided by the module "
+					"(it fills %u bytes)\n",
 					argv[1], st.size);
 				return 2;
 			}
