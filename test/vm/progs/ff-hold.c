@@ -3,8 +3,8 @@
  * ff-hold: one fork of a process holding anonymous memory, with the child
  * kept alive without touching it, for the engine's lifecycle tests.
  *
- *   ff-hold [-u UNMAP_MIB] [-n NTH] [-r] [-c] MIB lazy|eager|stock CHILD_MS
- *           [PARENT_TOUCH_MS]
+ *   ff-hold [-u UNMAP_MIB] [-n NTH] [-r] [-c] [-p] MIB lazy|eager|stock
+ *           CHILD_MS [PARENT_TOUCH_MS]
  *
  * Maps MIB MiB (MADV_NOHUGEPAGE, 2 MiB aligned) and writes every page,
  * arms the fork with the engine named (stock: no arm), forks.  The child
@@ -19,6 +19,11 @@
  * every page after that many ms (while the child lives), or with -r
  * reads and checks every page instead (a resolve each 2 MiB, no
  * copy-on-write per page).
+ * With -p the child sleeps until the parent has written or read its
+ * memory, or died, instead of CHILD_MS: a test that needs the parent to
+ * touch everything while the child still holds the snapshot (to run a
+ * memory cgroup into its limit) then does not depend on how fast a
+ * loaded or debug kernel lets the parent write.
  * It prints "ready <child pid>" once the child runs, and
  * "parent_check 0|1" after the child ended.
  *
@@ -119,14 +124,16 @@ int main(int argc, char **argv)
 	struct fastfork_stats st;
 	unsigned char *raw, *mem;
 	long child_ms, touch_ms = -1;
-	int ready[2], status, fd, bad, opt, nth_fd = -1, read_only = 0;
-	int child_writes = 0;
+	int ready[2], touched[2], status, fd, bad, opt, nth_fd = -1;
+	int read_only = 0, child_writes = 0, until_touched = 0;
 	size_t len, unmap_len = 0;
 	unsigned long nth = 0;
 	pid_t pid;
 
-	while ((opt = getopt(argc, argv, "u:n:rc")) != -1) {
-		if (opt == 'r')
+	while ((opt = getopt(argc, argv, "u:n:rcp")) != -1) {
+		if (opt == 'p')
+			until_touched = 1;
+		else if (opt == 'r')
 			read_only = 1;
 		else if (opt == 'c')
 			child_writes = 1;
@@ -141,8 +148,8 @@ int main(int argc, char **argv)
 	argc -= optind - 1;
 	if (argc < 4) {
 		fprintf(stderr,
-			"usage: ff-hold [-u UNMAP_MIB] [-n NTH] [-r] [-c] MIB "
-			"lazy|eager|stock CHILD_MS [PARENT_TOUCH_MS]\n");
+			"usage: ff-hold [-u UNMAP_MIB] [-n NTH] [-r] [-c] [-p] "
+			"MIB lazy|eager|stock CHILD_MS [PARENT_TOUCH_MS]\n");
 		return 2;
 	}
 	len = strtoul(argv[1], NULL, 0) << 20;
@@ -153,7 +160,7 @@ int main(int argc, char **argv)
 		touch_ms = atol(argv[4]);
 	raw = mmap(NULL, len + HUGE, PROT_READ | PROT_WRITE,
 		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (raw == MAP_FAILED || pipe(ready))
+	if (raw == MAP_FAILED || pipe(ready) || pipe(touched))
 		return 2;
 	mem = (unsigned char *)(((uintptr_t)raw + HUGE - 1) & ~(HUGE - 1));
 	madvise(mem, len, MADV_NOHUGEPAGE);
@@ -191,9 +198,16 @@ int main(int argc, char **argv)
 		if (unmap_len && munmap(mem + len - unmap_len, unmap_len))
 			_exit(2);
 		close(ready[0]);
+		close(touched[1]);
 		if (write(ready[1], "r", 1) != 1)
 			_exit(2);
-		sleep_ms(child_ms);
+		/* EOF once the parent closed its end, or died. */
+		if (until_touched)
+			while (read(touched[0], &status, 1) < 0 &&
+			       errno == EINTR)
+				;
+		else
+			sleep_ms(child_ms);
 		if (child_writes)
 			fill(mem, len - unmap_len, 9);
 		bad = check(mem, len - unmap_len, child_writes ? 9 : 1,
@@ -216,6 +230,7 @@ int main(int argc, char **argv)
 		else
 			fill(mem, len, 7);
 	}
+	close(touched[1]);
 	if (waitpid(pid, &status, 0) != pid)
 		return 2;
 	if (nth_fd >= 0)
