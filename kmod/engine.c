@@ -84,10 +84,20 @@ static int ff_node_resolve(struct ff_mm *ffm, struct ff_node *node,
 						   FF_XA_DETACHER));
 	else
 		err = ff_table_copy(mm, pmd, node, vma, gfp);
-	/* Once this reference is gone, another owner may free the node. */
+	/*
+	 * Once this reference is gone, another owner may take the lock, find
+	 * itself the last one and free the node.  mutex_unlock() can still
+	 * read the mutex after that owner took it (its slow path takes
+	 * wait_lock after the owner field is released: a KASAN
+	 * use-after-free on the debug kernel, in a fork storm).  So the
+	 * release runs inside an RCU read-side section, and ff_node_free()
+	 * waits for a grace period before the memory goes.
+	 */
+	rcu_read_lock();
 	if (!err && !last)
 		refcount_dec(&node->owners);
 	mutex_unlock(&node->lock);
+	rcu_read_unlock();
 	if (err == -EEXIST)
 		goto conflict;
 	if (err)

@@ -40,6 +40,7 @@ struct ff_node {
 	unsigned long detached_at; /* jiffies; the background resolver's age */
 	refcount_t owners;	/* processes holding it */
 	struct mutex lock;	/* serialises copy/attach/drop by owners */
+	struct rcu_head rcu;	/* freed after a grace period (ff_node_free) */
 };
 
 /*

@@ -245,9 +245,13 @@ int ff_registry_init(void)
 	return ff_node_cache ? 0 : -ENOMEM;
 }
 
-/* Every node is freed: each one holds an ff_mm, which holds the module. */
+/*
+ * Every node is freed: each one holds an ff_mm, which holds the module.
+ * Their frees may still wait for a grace period (ff_node_free()).
+ */
 void ff_registry_exit(void)
 {
+	rcu_barrier();
 	kmem_cache_destroy(ff_node_cache);
 }
 
@@ -297,11 +301,21 @@ void ff_node_stash_drain(struct ff_node_stash *stash)
 	stash->nr = 0;
 }
 
-/* The last owner attached the table: the node has no more use. */
+static void ff_node_free_rcu(struct rcu_head *head)
+{
+	kmem_cache_free(ff_node_cache, container_of(head, struct ff_node, rcu));
+}
+
+/*
+ * The last owner attached the table: the node has no more use.  Another
+ * owner that dropped its reference may still be inside mutex_unlock() of
+ * the node's lock, under rcu_read_lock() (ff_node_resolve()): the memory
+ * goes after a grace period.
+ */
 void ff_node_free(struct ff_node *node)
 {
 	ff_stat_add(FF_STAT_TABLES_LIVE, -1);
-	kmem_cache_free(ff_node_cache, node);
+	call_rcu(&node->rcu, ff_node_free_rcu);
 }
 
 /*
