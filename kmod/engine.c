@@ -90,8 +90,8 @@ static int ff_node_resolve(struct ff_mm *ffm, struct ff_node *node,
 	 * read the mutex after that owner took it (its slow path takes
 	 * wait_lock after the owner field is released: a KASAN
 	 * use-after-free on the debug kernel, in a fork storm).  So the
-	 * release runs inside an RCU read-side section, and ff_node_free()
-	 * waits for a grace period before the memory goes.
+	 * release runs inside an RCU read-side section, which keeps the
+	 * node's memory a node with a valid mutex (ff_node_free()).
 	 */
 	rcu_read_lock();
 	if (!err && !last)

@@ -39,8 +39,10 @@ struct ff_node {
 	unsigned int nr_anon;	/* present PTEs of anon pages (RSS) */
 	unsigned long detached_at; /* jiffies; the background resolver's age */
 	refcount_t owners;	/* processes holding it */
-	struct mutex lock;	/* serialises copy/attach/drop by owners */
-	struct rcu_head rcu;	/* freed after a grace period (ff_node_free) */
+	/* Serialises copy/attach/drop by owners.  Initialised once per slab
+	 * object, not per node: see ff_node_free().
+	 */
+	struct mutex lock;
 };
 
 /*

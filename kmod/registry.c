@@ -239,19 +239,28 @@ out:
 
 static struct kmem_cache *ff_node_cache;
 
+/* A node's mutex outlives the node: see ff_node_free(). */
+static void ff_node_ctor(void *object)
+{
+	struct ff_node *node = object;
+
+	mutex_init(&node->lock);
+}
+
 int ff_registry_init(void)
 {
-	ff_node_cache = KMEM_CACHE(ff_node, 0);
+	ff_node_cache = kmem_cache_create("ff_node", sizeof(struct ff_node), 0,
+					  SLAB_TYPESAFE_BY_RCU, ff_node_ctor);
 	return ff_node_cache ? 0 : -ENOMEM;
 }
 
 /*
  * Every node is freed: each one holds an ff_mm, which holds the module.
- * Their frees may still wait for a grace period (ff_node_free()).
+ * kmem_cache_destroy() waits for the grace period that SLAB_TYPESAFE_BY_RCU
+ * slabs need before they go.
  */
 void ff_registry_exit(void)
 {
-	rcu_barrier();
 	kmem_cache_destroy(ff_node_cache);
 }
 
@@ -282,7 +291,6 @@ struct ff_node *ff_node_take(struct ff_node_stash *stash, unsigned int want,
 	node->nr_anon = 0;
 	node->detached_at = jiffies;
 	refcount_set(&node->owners, 1);
-	mutex_init(&node->lock);
 	ff_stat_add(FF_STAT_TABLES_LIVE, 1);
 	return node;
 }
@@ -301,21 +309,23 @@ void ff_node_stash_drain(struct ff_node_stash *stash)
 	stash->nr = 0;
 }
 
-static void ff_node_free_rcu(struct rcu_head *head)
-{
-	kmem_cache_free(ff_node_cache, container_of(head, struct ff_node, rcu));
-}
-
 /*
  * The last owner attached the table: the node has no more use.  Another
  * owner that dropped its reference may still be inside mutex_unlock() of
- * the node's lock, under rcu_read_lock() (ff_node_resolve()): the memory
- * goes after a grace period.
+ * the node's lock (ff_node_resolve()), which can touch the mutex after
+ * the next owner took it.  So the cache is SLAB_TYPESAFE_BY_RCU and the
+ * mutex is set up by the slab constructor, not per node: freed, or taken
+ * again by ff_node_take(), the memory stays a node with a valid mutex
+ * until a grace period after its slab is released, and that unlock runs
+ * under rcu_read_lock().  Its worst effect on a reused node is a
+ * spurious wake-up of a waiter, which mutex_lock() tolerates.  Freeing
+ * each node with call_rcu() instead put the callbacks of every table a
+ * parent had attached since its last fork inside its next fork.
  */
 void ff_node_free(struct ff_node *node)
 {
 	ff_stat_add(FF_STAT_TABLES_LIVE, -1);
-	call_rcu(&node->rcu, ff_node_free_rcu);
+	kmem_cache_free(ff_node_cache, node);
 }
 
 /*
