@@ -395,6 +395,9 @@ void ff_engine_fork_begin(struct vm_area_struct *dst_vma,
 			return;
 		}
 	} else {
+		/* Most VMAs of a process hold no node: skip the lock. */
+		if (!ff_mm_may_hold(mm, src_vma->vm_start, src_vma->vm_end))
+			return;
 		ffm = ff_mm_get(mm);
 		if (!ffm)
 			return;
@@ -427,6 +430,8 @@ int ff_engine_fork_end(struct vm_area_struct *dst_vma,
 	long anon = 0;
 	int err = 0;
 
+	if (!ff_mm_may_hold(src_vma->vm_mm, src_vma->vm_start, src_vma->vm_end))
+		return 0;
 	ffp = ff_mm_get(src_vma->vm_mm);
 	if (!ffp)
 		return 0;
