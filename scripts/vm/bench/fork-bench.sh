@@ -1,18 +1,25 @@
 #!/bin/bash
 # Guest side of scripts/bench-fork (runs in the VM as root, from /payload):
 #   bash /payload/fork-bench.sh SIZES_MIB FORK_REPS WRITE_REPS [TPUT_SEC TPUT_MIB]
-# SIZES_MIB is comma-separated; WRITE_REPS -1 means 3 for sizes up to 256 MiB
-# and 1 above (a 1 GiB write_after_fork takes 8-16 s under TCG here).  With
+# SIZES_MIB is comma-separated; WRITE_REPS -1 means 5 for sizes up to 1 GiB
+# and 1 above (a 4 GiB write_after_fork takes about 30 s under TCG here).  With
 # TPUT_SEC > 0, the 4k runs of size TPUT_MIB also measure fork+exit and
 # fork+exec throughput (fork_bench --throughput-sec TPUT_SEC: metrics
-# fork_exit and fork_exec, rounds per second in the per_sec column).  The order of
-# the three configurations rotates from one (size, page kind) to the next, so
-# that none always runs first.  For each size, page kind (4k: MADV_NOHUGEPAGE,
-# thp: MADV_HUGEPAGE with THP "enabled" set to madvise) and configuration
-# (stock: no preload; lazy/eager: LD_PRELOAD=$FF_SHIM FASTFORK_MODE=force
-# FASTFORK_ENGINE=lazy|eager) it runs one fork_bench process and checks that
-# /sys/class/misc/fastfork/stats/forks_served grew by exactly the number of
-# forks that process made (0 for stock).  Prints, between marker lines,
+# fork_exit and fork_exec, rounds per second in the per_sec column).  For each
+# size, page kind (4k: MADV_NOHUGEPAGE, thp: MADV_HUGEPAGE with THP "enabled"
+# set to madvise) and configuration (stock: no preload; lazy/eager:
+# LD_PRELOAD=$FF_SHIM FASTFORK_MODE=force FASTFORK_ENGINE=lazy|eager) it runs
+# one fork_bench process for the fork latencies, then WRITE_REPS rounds of
+# one fork_bench process per configuration, each measuring one
+# write_after_fork sample, and reports their median and p90 (lower median,
+# ceil(0.9 n)-th sample, as fork_bench does).  The order of the three
+# configurations rotates from one run to the next, so that none always
+# runs first, and the write rounds interleave the configurations: a single
+# multi-second sample per configuration in a row once made slow drift of
+# the emulator look like a 1.4x difference between them.  After every
+# process it checks that /sys/class/misc/fastfork/stats/forks_served grew
+# by exactly the number of forks that process made (0 for stock).  Prints,
+# between marker lines,
 #   FASTFORK-BENCH-CSV-BEGIN/END     the results CSV (accel is @ACCEL@:
 #                                    the host fills it in)
 #   FASTFORK-BENCH-SERVED-BEGIN/END  the served-fork bookkeeping
@@ -54,52 +61,100 @@ run_config() { # CONFIG ARGS...
 configs=(stock lazy eager)
 turn=0
 start=$SECONDS
+
+# rotated_configs: the three configurations, starting one further each call
+rotated_configs() {
+	order=("${configs[@]:turn % 3}" "${configs[@]:0:turn % 3}")
+	turn=$((turn + 1))
+}
+
+# measure CONFIG KIND SIZE FORK_BENCH_ARGS...: one fork_bench process; sets
+# $lines to its CSV lines (page_kind,size_mib,...).  Returns 1 (after
+# saying why) when the process fails, forks_served grew by the wrong
+# amount, or the region's page kind is not the one asked for.
+measure() {
+	local config=$1 kind=$2 size=$3 out rc before after forks huge expected ok=yes
+	shift 3
+	before=$(cat $served)
+	out=$(run_config "$config" --size "$size" --pages "$kind" "$@")
+	rc=$?
+	after=$(cat $served)
+	echo "fork-bench: [$((SECONDS - start))s] $config $kind ${size}M $* rc=$rc served $before->$after"
+	if ((rc != 0)); then
+		echo "fork-bench: FAILED: fork_bench $config $kind $size: exit $rc" >&2
+		return 1
+	fi
+	forks=$(sed -n 's/^forks,//p' <<<"$out")
+	huge=$(sed -n 's/^anon_huge_kib,//p' <<<"$out")
+	expected=$forks
+	[[ $config == stock ]] && expected=0
+	if [[ -z $forks ]] || ((after - before != expected)); then
+		echo "fork-bench: FAILED: $config $kind ${size}M: forks_served grew by $((after - before)), expected $expected" >&2
+		ok=no
+	fi
+	srv+=$'\n'"$kernel,$config,$kind,$size,$forks,$before,$after,$((after - before)),$expected,$ok"
+	# The thp variant must be backed by huge pages (at least 90%), the 4k
+	# one not at all.
+	if [[ $kind == thp ]] && ((huge < size * 1024 * 9 / 10)); then
+		echo "fork-bench: FAILED: $config thp ${size}M: AnonHugePages only ${huge} kB" >&2
+		ok=no
+	elif [[ $kind == 4k ]] && ((huge != 0)); then
+		echo "fork-bench: FAILED: $config 4k ${size}M: AnonHugePages ${huge} kB" >&2
+		ok=no
+	fi
+	lines=$(grep "^$kind,$size," <<<"$out")
+	[[ $ok == yes ]]
+}
+
+# add_csv CONFIG LINES: prefix fork_bench's CSV lines with the boot's columns
+add_csv() {
+	local line
+	while IFS= read -r line; do
+		[[ -n $line ]] && csv+=$'\n'"$kernel,@ACCEL@,$cpus,${mem_mib}M,$1,$line"
+	done <<<"$2"
+}
+
+# summarize KIND SIZE SAMPLES...: one write_after_fork CSV line
+summarize() {
+	local kind=$1 size=$2
+	shift 2
+	printf '%s\n' "$@" | sort -g | awk -v k="$kind" -v s="$size" '
+		{ v[NR] = $1 }
+		END {
+			p = int((9 * NR + 9) / 10)
+			printf "%s,%s,write_after_fork,%s,%s,%d,\n", k, s, v[int((NR + 1) / 2)], v[p], NR
+		}'
+}
+
 IFS=, read -ra size_list <<<"$sizes"
 for size in "${size_list[@]}"; do
 	wr=$write_reps
-	((wr < 0)) && { ((size <= 256)) && wr=3 || wr=1; }
+	((wr < 0)) && { ((size <= 1024)) && wr=5 || wr=1; }
 	for kind in 4k thp; do
-		order=("${configs[@]:turn % 3}" "${configs[@]:0:turn % 3}")
-		turn=$((turn + 1))
 		tput=()
 		[[ $kind == 4k ]] && ((tput_sec > 0 && size == tput_mib)) &&
 			tput=(--throughput-sec "$tput_sec")
+		rotated_configs
 		for config in "${order[@]}"; do
-			before=$(cat $served)
-			out=$(run_config "$config" --size "$size" --pages "$kind" \
-				--fork-reps "$fork_reps" --write-reps "$wr" "${tput[@]}")
-			rc=$?
-			after=$(cat $served)
-			echo "fork-bench: [$((SECONDS - start))s] $config $kind ${size}M rc=$rc served $before->$after"
-			if ((rc != 0)); then
-				echo "fork-bench: FAILED: fork_bench $config $kind $size: exit $rc" >&2
-				fail=1
-				continue
-			fi
-			forks=$(sed -n 's/^forks,//p' <<<"$out")
-			huge=$(sed -n 's/^anon_huge_kib,//p' <<<"$out")
-			expected=$forks
-			[[ $config == stock ]] && expected=0
-			ok=yes
-			if [[ -z $forks ]] || ((after - before != expected)); then
-				echo "fork-bench: FAILED: $config $kind ${size}M: forks_served grew by $((after - before)), expected $expected" >&2
-				ok=no fail=1
-			fi
-			# The thp variant must be backed by huge pages (at least 90%),
-			# the 4k one not at all.
-			if [[ $kind == thp ]] && ((huge < size * 1024 * 9 / 10)); then
-				echo "fork-bench: FAILED: $config thp ${size}M: AnonHugePages only ${huge} kB" >&2
-				fail=1
-			elif [[ $kind == 4k ]] && ((huge != 0)); then
-				echo "fork-bench: FAILED: $config 4k ${size}M: AnonHugePages ${huge} kB" >&2
-				fail=1
-			fi
-			srv+=$'\n'"$kernel,$config,$kind,$size,$forks,$before,$after,$((after - before)),$expected,$ok"
-			while IFS= read -r line; do
-				[[ $line == "$kind,$size,"* ]] || continue
-				csv+=$'\n'"$kernel,@ACCEL@,$cpus,${mem_mib}M,$config,$line"
-			done <<<"$out"
+			measure "$config" "$kind" "$size" --fork-reps "$fork_reps" \
+				--write-reps 0 "${tput[@]}" || { fail=1; continue; }
+			add_csv "$config" "$lines"
 		done
+		declare -A samples=()
+		for ((round = 0; round < wr; round++)); do
+			rotated_configs
+			for config in "${order[@]}"; do
+				measure "$config" "$kind" "$size" --fork-reps 0 \
+					--write-reps 1 || { fail=1; continue; }
+				samples[$config]+=" $(cut -d, -f4 <<<"$lines")"
+			done
+		done
+		for config in "${configs[@]}"; do
+			[[ -n ${samples[$config]:-} ]] || continue
+			# shellcheck disable=SC2086 # one sample per word
+			add_csv "$config" "$(summarize "$kind" "$size" ${samples[$config]})"
+		done
+		unset samples
 	done
 done
 echo "fork-bench: done in $((SECONDS - start))s, status $fail"
