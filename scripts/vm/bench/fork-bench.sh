@@ -14,9 +14,10 @@
 # write_after_fork sample, and reports their median and p90 (lower median,
 # ceil(0.9 n)-th sample, as fork_bench does).  The order of the three
 # configurations rotates from one run to the next, so that none always
-# runs first, and the write rounds interleave the configurations: a single
-# multi-second sample per configuration in a row once made slow drift of
-# the emulator look like a 1.4x difference between them.  After every
+# runs first (the first process of a boot to use much guest memory once
+# paid the host's first touch of it: scripts/vm-run --prealloc), and the
+# write rounds interleave the configurations, so that drift during a run
+# spreads over all three.  After every
 # process it checks that /sys/class/misc/fastfork/stats/forks_served grew
 # by exactly the number of forks that process made (0 for stock).  Prints,
 # between marker lines,
