@@ -1,8 +1,8 @@
 #!/bin/bash
 # Guest side of scripts/bench-fork (runs in the VM as root, from /payload):
 #   bash /payload/fork-bench.sh SIZES_MIB FORK_REPS WRITE_REPS [TPUT_SEC TPUT_MIB]
-# SIZES_MIB is comma-separated; WRITE_REPS -1 means 5 for sizes up to 1 GiB
-# and 1 above (a 4 GiB write_after_fork takes about 30 s under TCG here).  With
+# SIZES_MIB is comma-separated; WRITE_REPS too, one write_after_fork sample
+# count per size (scripts/bench-fork picks the defaults).  With
 # TPUT_SEC > 0, the 4k runs of size TPUT_MIB also measure fork+exit and
 # fork+exec throughput (fork_bench --throughput-sec TPUT_SEC: metrics
 # fork_exit and fork_exec, rounds per second in the per_sec column).  For each
@@ -17,10 +17,9 @@
 # runs first (the first process of a boot to use much guest memory once
 # paid the host's first touch of it: scripts/vm-run --prealloc), and the
 # write rounds interleave the configurations, so that drift during a run
-# spreads over all three.  After every
-# process it checks that /sys/class/misc/fastfork/stats/forks_served grew
-# by exactly the number of forks that process made (0 for stock).  Prints,
-# between marker lines,
+# spreads over all three.  After every process it checks that
+# /sys/class/misc/fastfork/stats/forks_served grew by exactly the number
+# of forks that process made (0 for stock).  Prints, between marker lines,
 #   FASTFORK-BENCH-CSV-BEGIN/END     the results CSV (accel is @ACCEL@:
 #                                    the host fills it in)
 #   FASTFORK-BENCH-SERVED-BEGIN/END  the served-fork bookkeeping
@@ -128,9 +127,9 @@ summarize() {
 }
 
 IFS=, read -ra size_list <<<"$sizes"
-for size in "${size_list[@]}"; do
-	wr=$write_reps
-	((wr < 0)) && { ((size <= 1024)) && wr=5 || wr=1; }
+IFS=, read -ra write_reps_list <<<"$write_reps"
+for i in "${!size_list[@]}"; do
+	size=${size_list[i]} wr=${write_reps_list[i]:?a WRITE_REPS per size}
 	for kind in 4k thp; do
 		tput=()
 		[[ $kind == 4k ]] && ((tput_sec > 0 && size == tput_mib)) &&
@@ -155,7 +154,6 @@ for size in "${size_list[@]}"; do
 			# shellcheck disable=SC2086 # one sample per word
 			add_csv "$config" "$(summarize "$kind" "$size" ${samples[$config]})"
 		done
-		unset samples
 	done
 done
 echo "fork-bench: done in $((SECONDS - start))s, status $fail"
