@@ -54,65 +54,19 @@ mem_mib=$(awk '/^MemTotal:/ { printf "%d", $2 / 1024 }' /proc/meminfo)
 start=$SECONDS
 say() { echo "redis-bench: [$((SECONDS - start))s] $*"; }
 bad() { echo "redis-bench: FAILED: $*" >&2; fail=1; }
-served() { cat $served_file; }
-counters() { # NAME=VALUE for every counter of the module
-	local f
-	for f in "${served_file%/*}"/*; do echo "${f##*/}=$(cat "$f")"; done
-}
-counter_moves() { # BEFORE AFTER (counters snapshots): what each one moved by
-	printf '%s\n--\n%s\n' "$1" "$2" | awk -F= '
-		$0 == "--" { after = 1; next }
-		!after { before[$1] = $2; next }
-		$2 != before[$1] { printf " %s %+d", $1, $2 - before[$1] }'
-}
-cli() { redis-cli -p "$PORT" "$@" | tr -d '\r'; }
+# shellcheck source=scripts/vm/bench/redis-server.bash
+. "$(dirname "${BASH_SOURCE[0]}")/redis-server.bash"
 ccli() { redis-cli -p "$CHECK_PORT" "$@" | tr -d '\r'; }
-field() { # SECTION FIELD
-	cli info "$1" | sed -n "s/^$2://p"
-}
-wait_up() { # PORT SECONDS: until PING answers PONG (not LOADING)
-	local i
-	for ((i = 0; i < $2 * 10; i++)); do
-		[[ $(redis-cli -p "$1" ping 2>/dev/null) == PONG ]] && return 0
-		sleep 0.1
-	done
-	return 1
-}
-wait_saved() { # until no BGSAVE is running (up to 30 minutes)
-	local i
-	for ((i = 0; i < 18000; i++)); do
-		[[ $(field persistence rdb_bgsave_in_progress) == 0 ]] && return 0
-		sleep 0.1
-	done
-	return 1
-}
 
 [[ -r $served_file ]] || { echo "redis-bench: $served_file missing (module not loaded?)" >&2; exit 1; }
 [[ -x $progs/redis_load ]] || { echo "redis-bench: $progs/redis_load missing" >&2; exit 1; }
 echo never >"$thp" || { echo "redis-bench: cannot set $thp" >&2; exit 1; }
 say "$kernel, $cpus CPUs, MemTotal ${mem_mib} MiB, THP enabled: $(cat $thp); $(redis-server --version)"
 
-# Bytes of used_memory per populated key: the value's allocation (sds
-# header + value + NUL, rounded up by jemalloc) plus key, robj and dict
-# entry (measured: about 1090 per key for 1000-byte values on Redis 7.0).
-per_key=$((value_size + 90))
-keys=$((size_mib * 1024 * 1024 / per_key))
+keys=$(keys_for "$size_mib" "$value_size")
 
 csv="kernel,accel,cpus,mem,dataset_mib,used_memory_mib,rss_mib,keys,value_size,rate,bgsaves,config,window,requests,p50_us,p99_us,p999_us,max_us,fork_usec_median,fork_usec_max,fork_events,fork_event_max_ms,served_delta,late_sends,check"
 bgcsv="kernel,config,bgsave,start_ms,end_ms,window_ms,latest_fork_usec"
-
-run_server() { # CONFIG DIR
-	local config=$1 dir=$2 args
-	args=(--port "$PORT" --bind 127.0.0.1 --dir "$dir" --dbfilename dump.rdb --save ''
-		--appendonly no --daemonize no --logfile "$dir/redis.log"
-		--enable-debug-command yes --latency-monitor-threshold 1)
-	case $config in
-	stock) env -u LD_PRELOAD redis-server "${args[@]}" & ;;
-	*) env LD_PRELOAD="$shim" FASTFORK_MODE=force FASTFORK_ENGINE="$config" \
-		redis-server "${args[@]}" & ;;
-	esac
-	server_pid=$!
-}
 
 # check CONFIG DIR: snapshot correctness; prints pass or fail
 check() {
@@ -172,14 +126,7 @@ median() { tr ';' '\n' | sort -n | awk '{ v[NR] = $1 } END { if (NR) print v[int
 
 for config in stock lazy eager; do
 	dir=/tmp/redis-bench-$config
-	rm -rf "$dir"
-	mkdir -p "$dir"
-	run_server "$config" "$dir"
-	if ! wait_up "$PORT" 60; then
-		bad "$config: redis-server did not start"
-		cat "$dir/redis.log" >&2
-		continue
-	fi
+	start_server "$config" "$dir" || { bad "$config: redis-server did not start"; continue; }
 	check_result=fail
 	check "$config" "$dir"
 	say "$config: snapshot check $check_result"
