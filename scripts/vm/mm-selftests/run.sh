@@ -364,6 +364,16 @@ subtests() {
 		END { flush() }'
 }
 
+# score MODE INDEX ID: what run_one left, read into the caller's rc, tm
+# and res (status, seconds, pass/skip/fail), and its subtests written to
+# $work/MODE/INDEX.sub
+score() {
+	rc=$(cat "$work/$1/$2.rc")
+	tm=$(cat "$work/$1/$2.time")
+	res=$(prog_result "$rc" "$3" "$work/$1/$2.out")
+	subtests "$work/$1/$2.out" >"$work/$1/$2.sub"
+}
+
 # only_flaky_fail ID SUBFILE: some subtest failed, and every one that did is
 # listed in FLAKY
 only_flaky_fail() {
@@ -394,10 +404,7 @@ run_pass() {
 		try=1
 		while :; do
 			run_one "$mode" "$i" "$line"
-			rc=$(cat "$work/$mode/$i.rc")
-			tm=$(cat "$work/$mode/$i.time")
-			res=$(prog_result "$rc" "$id" "$work/$mode/$i.out")
-			subtests "$work/$mode/$i.out" >"$work/$mode/$i.sub"
+			score "$mode" "$i" "$id"
 			if [[ $res != fail || $try -ge $FLAKY_TRIES ]] || ! only_flaky_fail "$id" "$work/$mode/$i.sub"; then
 				break
 			fi
@@ -475,10 +482,7 @@ retry_skip_flips() {
 				p0=$(stat_served)
 				run_one "$mode" "$i" "$line"
 				p1=$(stat_served)
-				rc=$(cat "$work/$mode/$i.rc")
-				tm=$(cat "$work/$mode/$i.time")
-				res=$(prog_result "$rc" "$id" "$work/$mode/$i.out")
-				subtests "$work/$mode/$i.out" >"$work/$mode/$i.sub"
+				score "$mode" "$i" "$id"
 				awk -F'\t' -v OFS='\t' -v n=$((i + 1)) -v res="$res" -v tm="$tm" \
 					'NR == n { $2 = res; $3 = tm } { print }' "$work/$mode/results" >"$work/$mode/results.new"
 				mv "$work/$mode/results.new" "$work/$mode/results"
