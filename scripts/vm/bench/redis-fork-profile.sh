@@ -17,6 +17,9 @@
 #     microseconds (a function's duration includes the functions it calls,
 #     and the time the task spent switched out inside it),
 #   - how often the server was switched out inside kernel_clone,
+#   - from kernel_clone's return to the server's next write(): how long,
+#     the faults in it (and the detached tables they took back), and the
+#     server's switches out (summary() below),
 #   - what the module's counters moved by.
 # Tracing slows every traced call down, so traced durations are larger than
 # untraced ones; compare stock and lazy, and the parts of one fork.
