@@ -365,12 +365,14 @@ subtests() {
 }
 
 # score MODE INDEX ID: what run_one left, read into the caller's rc, tm
-# and res (status, seconds, pass/skip/fail), and its subtests written to
-# $work/MODE/INDEX.sub
+# and res (status, seconds, pass/skip/fail), written to $work/MODE/INDEX.res
+# ("ID<TAB>RESULT<TAB>SECONDS"), and its subtests to $work/MODE/INDEX.sub.
+# A run again overwrites both: they always hold the program's last run.
 score() {
 	rc=$(cat "$work/$1/$2.rc")
 	tm=$(cat "$work/$1/$2.time")
 	res=$(prog_result "$rc" "$3" "$work/$1/$2.out")
+	printf '%s\t%s\t%s\n' "$3" "$res" "$tm" >"$work/$1/$2.res"
 	subtests "$work/$1/$2.out" >"$work/$1/$2.sub"
 }
 
@@ -417,7 +419,6 @@ run_pass() {
 		done
 		p1=$(stat_served)
 		nsub=$(awk -F'\t' '{ n[$2]++ } END { for (s in n) printf " %s:%d", s, n[s] }' "$work/$mode/$i.sub")
-		printf '%s\t%s\t%s\n' "$id" "$res" "$tm" >>"$work/$mode/results"
 		served='?'
 		[[ $p0 =~ ^[0-9]+$ && $p1 =~ ^[0-9]+$ ]] && served=$((p1 - p0))
 		echo "$served" >"$work/$mode/$i.served"
@@ -483,9 +484,6 @@ retry_skip_flips() {
 				run_one "$mode" "$i" "$line"
 				p1=$(stat_served)
 				score "$mode" "$i" "$id"
-				awk -F'\t' -v OFS='\t' -v n=$((i + 1)) -v res="$res" -v tm="$tm" \
-					'NR == n { $2 = res; $3 = tm } { print }' "$work/$mode/results" >"$work/$mode/results.new"
-				mv "$work/$mode/results.new" "$work/$mode/results"
 				[[ $p0 =~ ^[0-9]+$ && $p1 =~ ^[0-9]+$ ]] && echo $((p1 - p0)) >"$work/$mode/$i.served"
 				printf '  %-28s %-4s rc=%-7s %6ss  (%s, run %d)\n' "$id" "$res" "$rc" "$tm" "$mode" $((try + 1))
 			done
@@ -528,10 +526,10 @@ printf '  %-28s %-6s %-6s %8s %8s %7s  %s\n' TEST PLAIN SHIM T_PLAIN T_SHIM SERV
 i=0
 for line in "${selected[@]}"; do
 	IFS='|' read -r _ id _ _ <<<"$line"
-	IFS=$'\t' read -r _ pres ptm < <(sed -n "$((i + 1))p" "$work/plain/results")
+	IFS=$'\t' read -r _ pres ptm <"$work/plain/$i.res"
 	sres=- stm=- served=-
 	if [[ $plain_only == 0 ]]; then
-		IFS=$'\t' read -r _ sres stm < <(sed -n "$((i + 1))p" "$work/shim/results")
+		IFS=$'\t' read -r _ sres stm <"$work/shim/$i.res"
 		served=$(cat "$work/shim/$i.served")
 	fi
 	nsub=$(awk -F'\t' '{ n[$2]++ } END { for (s in n) printf "%s:%d ", s, n[s] }' "$work/plain/$i.sub")
@@ -572,7 +570,7 @@ for line in "${selected[@]}"; do
 done
 
 totals() {
-	awk -F'\t' -v m="$1" '{ n[$2]++ } END { printf "%s: %d pass, %d skip, %d fail", m, n["pass"], n["skip"], n["fail"] }' "$work/$1/results"
+	cat "$work/$1"/*.res | awk -F'\t' -v m="$1" '{ n[$2]++ } END { printf "%s: %d pass, %d skip, %d fail", m, n["pass"], n["skip"], n["fail"] }'
 	cat "$work/$1"/*.sub 2>/dev/null | awk -F'\t' '{ n[$2]++ } END { printf " (subtests %d pass, %d skip, %d xfail, %d fail)", n["pass"], n["skip"], n["xfail"], n["fail"] }'
 }
 if [[ -s $work/retried ]]; then
