@@ -3,7 +3,7 @@
 # /payload):
 #   bash /payload/redis-fork-profile.sh SIZE_MIB BGSAVES VALUE_SIZE
 # Where the time of a Redis fork goes.  THP is set to "never".  For stock and
-# lazy (redis-server.bash's run_server), one redis-server is populated with
+# lazy (redis-server.bash's start_server), one redis-server is populated with
 # DEBUG POPULATE to about SIZE_MIB MiB of used_memory, with no client load,
 # and makes BGSAVES BGSAVEs, one after the other (each waits for the last to
 # finish).  The first is not traced: its latest_fork_usec is the untraced

@@ -38,12 +38,16 @@ wait_saved() { # until no BGSAVE is running (up to 30 minutes)
 	return 1
 }
 
-# run_server CONFIG DIR: starts redis-server in the background (server_pid)
-# with no RDB saves of its own and latency-monitor-threshold 1 ms; CONFIG
+# start_server CONFIG DIR: starts redis-server in the background
+# (server_pid) in a fresh DIR, with no RDB saves of its own and
+# latency-monitor-threshold 1 ms, and waits until it answers; fails,
+# printing its log, when it does not within 60 s.  CONFIG:
 #   stock          no preload
 #   lazy, eager    LD_PRELOAD=$shim FASTFORK_MODE=force FASTFORK_ENGINE=CONFIG
-run_server() {
+start_server() {
 	local config=$1 dir=$2 args
+	rm -rf "$dir"
+	mkdir -p "$dir"
 	args=(--port "$PORT" --bind 127.0.0.1 --dir "$dir" --dbfilename dump.rdb --save ''
 		--appendonly no --daemonize no --logfile "$dir/redis.log"
 		--enable-debug-command yes --latency-monitor-threshold 1)
@@ -53,16 +57,8 @@ run_server() {
 		redis-server "${args[@]}" & ;;
 	esac
 	server_pid=$!
-}
-
-# start_server CONFIG DIR: run_server in a fresh DIR and wait until it
-# answers; fails, printing its log, when it does not within 60 s
-start_server() {
-	rm -rf "$2"
-	mkdir -p "$2"
-	run_server "$1" "$2"
 	wait_up "$PORT" 60 && return 0
-	cat "$2/redis.log" >&2
+	cat "$dir/redis.log" >&2
 	return 1
 }
 
