@@ -23,6 +23,10 @@
 #   FASTFORK-BENCH-CSV-BEGIN/END     the results CSV (accel is @ACCEL@:
 #                                    the host fills it in)
 #   FASTFORK-BENCH-SERVED-BEGIN/END  the served-fork bookkeeping
+#   FASTFORK-BENCH-WRITES-BEGIN/END  every write_after_fork sample with
+#                                    its round (scripts/paired-ratio.awk
+#                                    compares the configurations round by
+#                                    round)
 # Exits non-zero when a measurement fails (fork_bench fails, wrong served
 # count, THP not backing the thp region); never on timing.
 set -uo pipefail
@@ -46,6 +50,7 @@ echo "fork-bench: $kernel, $cpus CPUs, MemTotal ${mem_mib} MiB, guest CPU: $(sed
 
 csv="kernel,accel,cpus,mem,config,page_kind,size_mib,metric,median_us,p90_us,reps,per_sec"
 srv="kernel,config,page_kind,size_mib,forks,served_before,served_after,served_delta,expected_delta,ok"
+writes="kernel,accel,cpus,mem,page_kind,size_mib,round,config,write_us"
 
 run_config() { # CONFIG ARGS...
 	local config=$1
@@ -146,7 +151,9 @@ for i in "${!size_list[@]}"; do
 			for config in "${order[@]}"; do
 				measure "$config" "$kind" "$size" --fork-reps 0 \
 					--write-reps 1 || { fail=1; continue; }
-				samples[$config]+=" $(cut -d, -f4 <<<"$lines")"
+				sample=$(cut -d, -f4 <<<"$lines")
+				samples[$config]+=" $sample"
+				writes+=$'\n'"$kernel,@ACCEL@,$cpus,${mem_mib}M,$kind,$size,$round,$config,$sample"
 			done
 		done
 		for config in "${configs[@]}"; do
@@ -163,4 +170,7 @@ echo FASTFORK-BENCH-CSV-END
 echo FASTFORK-BENCH-SERVED-BEGIN
 echo "$srv"
 echo FASTFORK-BENCH-SERVED-END
+echo FASTFORK-BENCH-WRITES-BEGIN
+echo "$writes"
+echo FASTFORK-BENCH-WRITES-END
 exit $fail
