@@ -12,12 +12,13 @@ to_mib() {
 	esac
 }
 
-# kernel_series 6.1|6.12|both: the kernel series a --kernel value names,
-# one per word (fails on anything else)
-kernel_series() {
+# set_series_list 6.1|6.12|both: set the array series_list to the kernel
+# series a --kernel value names (fails on anything else)
+# shellcheck disable=SC2034 # series_list is the caller's
+set_series_list() {
 	case $1 in
-	6.1 | 6.12) echo "$1" ;;
-	both) echo 6.1 6.12 ;;
+	6.1 | 6.12) series_list=("$1") ;;
+	both) series_list=(6.1 6.12) ;;
 	*) return 1 ;;
 	esac
 }

@@ -145,7 +145,8 @@ for config in stock lazy eager; do
 		--gap-ms "$gap_ms")
 	rc=$?
 	after=$(served)
-	echo "$out" | sed 's/^/redis-bench:   /'
+	mapfile -t load_lines <<<"$out"
+	printf 'redis-bench:   %s\n' "${load_lines[@]}"
 	say "$config: load done in $((SECONDS - t))s, rc=$rc, forks_served $before->$after"
 	say "$config: module counters moved:$(counter_moves "$counters_before" "$(counters)")"
 	((rc == 0)) || bad "$config: redis_load exited $rc"
