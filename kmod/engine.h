@@ -117,6 +117,7 @@ unsigned int ff_nodes_gather(struct xarray *xa, unsigned long *idx,
 
 /* table.c */
 pmd_t *ff_pmd_lookup(struct mm_struct *mm, unsigned long addr);
+bool ff_pmd_settled(struct mm_struct *mm, unsigned long addr);
 int ff_table_detach(struct mm_struct *mm, pmd_t *pmd, struct page **table,
 		    unsigned int *nr_anon);
 int ff_table_attach(struct mm_struct *mm, pmd_t *pmd, struct page *table,

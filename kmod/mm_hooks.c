@@ -76,10 +76,11 @@ static vm_fault_t notrace ff_handle_mm_fault(struct vm_area_struct *vma,
 	int err = 0;
 
 	ff_wrap_enter();
-	if (ff_any_detached()) {
+	/* Most faults stop at the first test, or the second: both cheap. */
+	if (ff_any_detached() && !ff_pmd_settled(vma->vm_mm, address) &&
+	    ff_mm_may_hold(vma->vm_mm, start, start + PMD_SIZE)) {
 #if FF_KERNEL_SERIES >= 604
-		if ((flags & FAULT_FLAG_VMA_LOCK) &&
-		    ff_mm_may_hold(vma->vm_mm, start, start + PMD_SIZE)) {
+		if (flags & FAULT_FLAG_VMA_LOCK) {
 			vma_end_read(vma);
 			ff_wrap_leave();
 			return VM_FAULT_RETRY;

@@ -43,6 +43,29 @@ pmd_t *ff_pmd_lookup(struct mm_struct *mm, unsigned long addr)
 	return pmd_offset(pud, addr);
 }
 
+/*
+ * Can a fault at @addr of @mm skip the engine's node lookup?  Yes when
+ * its PMD entry is not empty and no table copy runs in @mm.  Every owner
+ * of a node keeps the node's PMD entry empty until it resolves the node,
+ * and the one resolve that shows a table before its entries are in
+ * place, ff_table_copy(), does its work inside a write section of
+ * mm->write_protect_seq.  Reading the PMD and then an even sequence
+ * therefore means: no node here, or one whose table is complete.  A few
+ * loads of page tables the fault walks anyway, where the lookup costs a
+ * process that holds nodes about 1 us per fault under TCG.
+ * Caller holds the mmap lock or the VMA lock of @addr: the tables read
+ * here stay, and no fork can detach one meanwhile.
+ */
+bool ff_pmd_settled(struct mm_struct *mm, unsigned long addr)
+{
+	pmd_t *pmd = ff_pmd_lookup(mm, addr);
+
+	if (!pmd || pmd_none(READ_ONCE(*pmd)))
+		return false;
+	smp_rmb();	/* the PMD, then the sequence: see ff_table_copy() */
+	return !(raw_read_seqcount(&mm->write_protect_seq) & 1);
+}
+
 /* Does @pmdval point to a PTE table (not empty, not a huge page)? */
 static bool ff_pmd_is_table(pmd_t pmdval)
 {
@@ -236,12 +259,11 @@ struct ff_table_fill_args {
  * its entries needs no TLB flush; the new table was empty, so nothing
  * stale can be cached for it.
  *
- * Duplicating an anon rmap is done, as in fork, inside a write section
- * of the mm's write_protect_seq (page_try_dup_anon_rmap() asserts it),
- * so that a GUP-fast pin taken meanwhile through the entries already
- * filled is dropped again.  The sections must not overlap: fork opens
- * its own under the mmap write lock, and every caller of ff_table_copy()
- * holds the mmap lock and ffm->lock.
+ * The caller, ff_table_copy(), holds a write section of the mm's
+ * write_protect_seq: duplicating an anon rmap is done, as in fork,
+ * inside one (page_try_dup_anon_rmap() asserts it), so that a GUP-fast
+ * pin taken meanwhile through the entries already filled is dropped
+ * again.
  *
  * Returns 0, or -EEXIST (nothing changed) if the table is not empty: a
  * kernel path filled the range behind the engine's back.
@@ -256,7 +278,6 @@ static int ff_table_fill(pte_t *dst, unsigned long addr, void *data)
 	for (i = 0; i < PTRS_PER_PTE; i++)
 		if (!pte_none(READ_ONCE(dst[i])))
 			return -EEXIST;
-	raw_write_seqcount_begin(&mm->write_protect_seq);
 	for (i = 0; i < PTRS_PER_PTE; i++, addr += PAGE_SIZE) {
 		pte_t pte = READ_ONCE(src[i]);
 
@@ -271,7 +292,6 @@ static int ff_table_fill(pte_t *dst, unsigned long addr, void *data)
 		}
 		set_pte_at(mm, addr, &dst[i], pte_mkold(pte));
 	}
-	raw_write_seqcount_end(&mm->write_protect_seq);
 	return 0;
 }
 
@@ -319,6 +339,14 @@ int ff_table_copy(struct mm_struct *mm, pmd_t *pmd, struct ff_node *node,
 	spin_unlock(ptl);
 	if (!empty)
 		return -EEXIST;
+	/*
+	 * From before the table shows under the PMD until its entries are
+	 * in place: ff_pmd_settled() must not take the PMD for a resolved
+	 * range meanwhile.  The sections must not overlap: fork opens its
+	 * own under the mmap write lock, and every caller of
+	 * ff_table_copy() holds the mmap lock and ffm->lock.
+	 */
+	raw_write_seqcount_begin(&mm->write_protect_seq);
 	for (;;) {
 		err = ff_inject_nomem(gfp) ? -ENOMEM :
 			apply_to_page_range(mm, node->addr, PAGE_SIZE,
@@ -327,6 +355,7 @@ int ff_table_copy(struct mm_struct *mm, pmd_t *pmd, struct ff_node *node,
 			break;
 		memalloc_retry_wait(gfp);
 	}
+	raw_write_seqcount_end(&mm->write_protect_seq);
 	if (!err)
 		mm_dec_nr_ptes(mm);
 	return err;
