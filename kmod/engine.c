@@ -67,6 +67,7 @@ static int ff_node_resolve(struct ff_mm *ffm, struct ff_node *node,
 	struct mm_struct *mm = ffm->mm;
 	unsigned long idx = FF_IDX(node->addr);
 	pmd_t *pmd = ff_pmd_lookup(mm, node->addr);
+	bool detacher = xa_get_mark(&ffm->nodes, idx, FF_XA_DETACHER);
 	unsigned long nr_anon;
 	bool last;
 	int err;
@@ -80,10 +81,9 @@ static int ff_node_resolve(struct ff_mm *ffm, struct ff_node *node,
 		err = -EEXIST;
 	else if (last)
 		err = ff_table_attach(mm, pmd, node->table, node->addr,
-				      !xa_get_mark(&ffm->nodes, idx,
-						   FF_XA_DETACHER));
+				      !detacher);
 	else
-		err = ff_table_copy(mm, pmd, node, vma, gfp);
+		err = ff_table_copy(mm, pmd, node, vma, detacher, gfp);
 	/*
 	 * Once this reference is gone, another owner may take the lock, find
 	 * itself the last one and free the node.  mutex_unlock() can still

@@ -123,7 +123,7 @@ int ff_table_detach(struct mm_struct *mm, pmd_t *pmd, struct page **table,
 int ff_table_attach(struct mm_struct *mm, pmd_t *pmd, struct page *table,
 		    unsigned long addr, bool shared);
 int ff_table_copy(struct mm_struct *mm, pmd_t *pmd, struct ff_node *node,
-		  struct vm_area_struct *vma, gfp_t gfp);
+		  struct vm_area_struct *vma, bool detacher, gfp_t gfp);
 
 /* engine.c */
 void ff_engine_fork_begin(struct vm_area_struct *dst_vma,

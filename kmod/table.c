@@ -247,6 +247,7 @@ unlock:
 struct ff_table_fill_args {
 	struct ff_node *node;
 	struct vm_area_struct *vma;
+	bool detacher;		/* the mm that detached the table copies it */
 };
 
 /*
@@ -257,7 +258,11 @@ struct ff_table_fill_args {
  * (reference, mapcount, anon-exclusive cleared) and write-protected in
  * both tables.  The node's table is mapped by nobody, so write-protecting
  * its entries needs no TLB flush; the new table was empty, so nothing
- * stale can be cached for it.
+ * stale can be cached for it.  The accessed bits go as in fork: the mm
+ * that detached the table keeps them (a stock fork leaves the parent's
+ * entries young), any other gets old entries (the child's, in fork), so
+ * that reclaim does not take a parent's working set for cold memory
+ * after every fork.
  *
  * The caller, ff_table_copy(), holds a write section of the mm's
  * write_protect_seq: duplicating an anon rmap is done, as in fork,
@@ -290,7 +295,8 @@ static int ff_table_fill(pte_t *dst, unsigned long addr, void *data)
 			ptep_set_wrprotect(mm, addr, &src[i]);
 			pte = pte_wrprotect(pte);
 		}
-		set_pte_at(mm, addr, &dst[i], pte_mkold(pte));
+		set_pte_at(mm, addr, &dst[i],
+			   args->detacher ? pte : pte_mkold(pte));
 	}
 	return 0;
 }
@@ -298,7 +304,8 @@ static int ff_table_fill(pte_t *dst, unsigned long addr, void *data)
 /*
  * Give @mm its own copy of @node's table, as fork would have.  @pmd, the
  * PMD entry of @mm for the node's range, must be empty.  @vma is any VMA
- * of @mm (only its mm and flags are consulted).
+ * of @mm (only its mm and flags are consulted).  @detacher: @mm is the
+ * one that detached the table (its entries stay young).
  *
  * The kernel allocates the table: apply_to_page_range() on the node's
  * first page runs pte_alloc_map_lock(), which installs a fresh table
@@ -324,9 +331,11 @@ static int ff_table_fill(pte_t *dst, unsigned long addr, void *data)
  * may be pinned for DMA (nothing is changed then).
  */
 int ff_table_copy(struct mm_struct *mm, pmd_t *pmd, struct ff_node *node,
-		  struct vm_area_struct *vma, gfp_t gfp)
+		  struct vm_area_struct *vma, bool detacher, gfp_t gfp)
 {
-	struct ff_table_fill_args args = { .node = node, .vma = vma };
+	struct ff_table_fill_args args = {
+		.node = node, .vma = vma, .detacher = detacher
+	};
 	pte_t *src = (pte_t *)page_address(node->table);
 	spinlock_t *ptl;
 	bool empty;

@@ -176,6 +176,10 @@ teardown() {
 	matrix process-vm
 }
 
+@test "the parent's pages stay young after the fork, as after a stock fork, whichever process resolves first" {
+	matrix referenced
+}
+
 # --- larger: 64 MiB, 1 GiB, 2 GiB -----------------------------------------
 
 @test "64 MiB of 4 KiB pages: the table-level scenarios hold with the lazy engine" {

@@ -2256,6 +2256,99 @@ static void pvm_variant(int reader_child)
 	region_teardown(&r);
 }
 
+/* Rss and Referenced (kB) of the VMAs that overlap the region, from
+ * /proc/self/smaps.  Referenced counts the pages whose entry is young.
+ */
+static void smaps_referenced(const struct region *r, long *rss, long *ref)
+{
+	uintptr_t lo = (uintptr_t)r->seg[0].addr, hi = lo + r->n * PAGE;
+	FILE *f = fopen("/proc/self/smaps", "re");
+	char line[512];
+	int inside = 0;
+
+	if (!f)
+		die("open /proc/self/smaps");
+	*rss = *ref = 0;
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long start, end;
+		long kb;
+
+		if (sscanf(line, "%lx-%lx ", &start, &end) == 2)
+			inside = start < hi && end > lo;
+		else if (inside && sscanf(line, "Rss: %ld kB", &kb) == 1)
+			*rss += kb;
+		else if (inside && sscanf(line, "Referenced: %ld kB", &kb) == 1)
+			*ref += kb;
+	}
+	fclose(f);
+}
+
+/* Reads one byte of every 2 MiB range of the region: a lazy fork's
+ * owner resolves each range there.
+ */
+static void read_each_table(const struct region *r)
+{
+	size_t i;
+
+	for (i = 0; i < r->n; i++) {
+		const char *p = page_addr(r, i);
+
+		if (i == 0 || (uintptr_t)p % PMD == 0)
+			(void)*(const volatile char *)p;
+	}
+}
+
+/* The accessed bits a fork leaves the parent: a stock fork keeps the
+ * parent's entries young (only the child's copy is made old), so every
+ * page the parent wrote before the fork counts as referenced in its
+ * smaps after the fork, also once it took its own copy of each range
+ * (the child still holding the original: parent-first) or got the
+ * original back (child-first).  Otherwise reclaim would take a parent's
+ * working set for cold memory after every fork.
+ */
+static void referenced_variant(int child_first)
+{
+	struct region r;
+	struct chan ch;
+	long rss, ref;
+	int child;
+	pid_t pid;
+
+	region_setup(&r, R_ANON, 0);
+	smaps_referenced(&r, &rss, &ref);
+	if (rss == 0 || ref != rss)
+		fail("smaps before the fork: Referenced %ld kB of Rss %ld kB "
+		     "(all written: should be equal)",
+		     ref, rss);
+	chan_open(&ch);
+	pid = xfork(1);
+	child = pid == 0;
+	if (child)
+		who = "child";
+	chan_side(&ch, child);
+	if (child) {
+		if (child_first) {
+			read_each_table(&r);
+			tell(&ch);
+		}
+		await(&ch, "the parent's check");
+		child_exit();
+	}
+	if (child_first)
+		await(&ch, "the child's reads");
+	read_each_table(&r);
+	smaps_referenced(&r, &rss, &ref);
+	if (ref != rss)
+		fail("smaps after the fork and a read of each 2 MiB range: "
+		     "Referenced %ld kB of Rss %ld kB",
+		     ref, rss);
+	check(&r, "after reading each range");
+	tell(&ch);
+	chan_close(&ch);
+	reap(pid, "child");
+	region_teardown(&r);
+}
+
 /* ------------------------------------------------------------------ */
 /* The scenario table */
 
@@ -2323,6 +2416,11 @@ static void run_pagemap(int v)
 static void run_pvm(int v)
 {
 	pvm_variant(v);
+}
+
+static void run_referenced(int v)
+{
+	referenced_variant(v);
 }
 
 #define MADV_OP(adv, eff, wh)                                                  \
@@ -2466,6 +2564,11 @@ static const struct scenario scenarios[] = {
 	 .help = "process_vm_readv/writev of the other's memory",
 	 .run = run_pvm,
 	 .variants = v_pvm},
+	{.name = "referenced",
+	 .help = "the parent's pages stay young (smaps Referenced) after "
+		 "the fork, as after a stock fork",
+	 .run = run_referenced,
+	 .variants = v_orders},
 };
 
 #define NSCEN ((int)(sizeof(scenarios) / sizeof(scenarios[0])))
