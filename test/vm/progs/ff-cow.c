@@ -972,6 +972,21 @@ static void chan_close(struct chan *c)
 	close(c->wr);
 }
 
+/* Opens @ch, forks (armed) and takes this process's side of @ch: the
+ * child's pid in the parent, 0 in the child (named "child" in reports).
+ */
+static pid_t fork_paired(struct chan *ch)
+{
+	pid_t pid;
+
+	chan_open(ch);
+	pid = xfork(1);
+	if (pid == 0)
+		who = "child";
+	chan_side(ch, pid == 0);
+	return pid;
+}
+
 static void tell(struct chan *c)
 {
 	char b = 1;
@@ -1712,12 +1727,8 @@ static void op_variant(const struct op *op, int actor_child, int after)
 	if (op->prefork)
 		op->prefork(op, &r);
 	pagemap_snapshot(&r);
-	chan_open(&ch);
-	pid = xfork(1);
+	pid = fork_paired(&ch);
 	child = pid == 0;
-	if (child)
-		who = "child";
-	chan_side(&ch, child);
 	if (child && op->child_fixup)
 		op->child_fixup(op, &r);
 	acting = child == actor_child;
@@ -1776,12 +1787,8 @@ static void shared_variant(int child_first)
 	size_t myres, ores;
 
 	region_setup(&r, R_SHARED, 0);
-	chan_open(&ch);
-	pid = xfork(1);
+	pid = fork_paired(&ch);
 	child = pid == 0;
-	if (child)
-		who = "child";
-	chan_side(&ch, child);
 	first = child == child_first;
 	mygen = child ? GEN_CHILD : GEN_PARENT;
 	other = child ? GEN_PARENT : GEN_CHILD;
@@ -1840,11 +1847,8 @@ static void release_variant(int use_exec, int mode)
 	pid_t pid;
 
 	region_setup(&r, R_ANON, 0);
-	chan_open(&ch);
-	pid = xfork(1);
+	pid = fork_paired(&ch);
 	if (pid == 0) {
-		who = "child";
-		chan_side(&ch, 1);
 		if (mode == 1)
 			await(&ch, "the parent's writes");
 		if (use_exec) {
@@ -1853,7 +1857,6 @@ static void release_variant(int use_exec, int mode)
 		}
 		child_exit();
 	}
-	chan_side(&ch, 0);
 	if (mode == 0) {
 		reap(pid, "child");
 		check(&r, "after the child went");
@@ -1897,11 +1900,8 @@ static void orphan_variant(int mode)
 		return;
 	}
 	region_setup(&r, R_ANON, 0);
-	chan_open(&ch);
-	c = xfork(1);
+	c = fork_paired(&ch);
 	if (c == 0) {
-		who = "child";
-		chan_side(&ch, 1);
 		if (mode == 2) {
 			check(&r, "first look");
 			write_set(&r, GEN_CHILD, 1);
@@ -1918,7 +1918,6 @@ static void orphan_variant(int mode)
 		check(&r, "after writing every page");
 		child_exit();
 	}
-	chan_side(&ch, 0);
 	await(&ch, "the child");
 	if (mode == 1) {
 		write_set(&r, GEN_PARENT, 0);
@@ -1942,11 +1941,8 @@ static void nested_variant(int mode)
 	pid_t pid, g;
 
 	region_setup(&r, R_ANON, 0);
-	chan_open(&ch);
-	pid = xfork(1);
+	pid = fork_paired(&ch);
 	if (pid == 0) {
-		who = "child";
-		chan_side(&ch, 1);
 		await(&ch, "the parent");
 		if (mode == 2) {
 			check(&r, "first look");
@@ -1978,7 +1974,6 @@ static void nested_variant(int mode)
 		tell(&ch);
 		child_exit();
 	}
-	chan_side(&ch, 0);
 	if (mode == 3) {
 		write_set(&r, GEN_PARENT, 0);
 		check(&r, "after its own writes");
@@ -2069,12 +2064,8 @@ static void pagemap_variant(int child_first)
 		    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (xchg == MAP_FAILED)
 		die("mmap (exchange)");
-	chan_open(&ch);
-	pid = xfork(1);
+	pid = fork_paired(&ch);
 	child = pid == 0;
-	if (child)
-		who = "child";
-	chan_side(&ch, child);
 	/* The first reader reads, then the second; both right after the
 	 * fork, before anything touches the region.
 	 */
@@ -2195,12 +2186,8 @@ static void pvm_variant(int reader_child)
 	tgen = xmmap_array(r.cap);
 	buf = xmmap_array(PMD);
 	page = xmmap_array(PAGE);
-	chan_open(&ch);
-	pid = xfork(1);
+	pid = fork_paired(&ch);
 	child = pid == 0;
-	if (child)
-		who = "child";
-	chan_side(&ch, child);
 	reading = child == reader_child;
 	target = child ? ppid : pid;
 
@@ -2320,12 +2307,8 @@ static void referenced_variant(int child_first)
 		fail("smaps before the fork: Referenced %ld kB of Rss %ld kB "
 		     "(all written: should be equal)",
 		     ref, rss);
-	chan_open(&ch);
-	pid = xfork(1);
+	pid = fork_paired(&ch);
 	child = pid == 0;
-	if (child)
-		who = "child";
-	chan_side(&ch, child);
 	if (child) {
 		if (child_first) {
 			read_each_table(&r);
