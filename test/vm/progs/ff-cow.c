@@ -2361,11 +2361,6 @@ static const char *const v_storm[] = {"readers", "writers", NULL};
 static const char *const v_pvm[] = {"parent-reads-child", "child-reads-parent",
 				    NULL};
 
-static void run_shared(int v)
-{
-	shared_variant(v);
-}
-
 static void run_exec(int v)
 {
 	release_variant(1, v);
@@ -2374,36 +2369,6 @@ static void run_exec(int v)
 static void run_exit(int v)
 {
 	release_variant(0, v);
-}
-
-static void run_orphan(int v)
-{
-	orphan_variant(v);
-}
-
-static void run_nested(int v)
-{
-	nested_variant(v);
-}
-
-static void run_storm(int v)
-{
-	storm_variant(v);
-}
-
-static void run_pagemap(int v)
-{
-	pagemap_variant(v);
-}
-
-static void run_pvm(int v)
-{
-	pvm_variant(v);
-}
-
-static void run_referenced(int v)
-{
-	referenced_variant(v);
 }
 
 #define MADV_OP(adv, eff, wh)                                                  \
@@ -2516,7 +2481,7 @@ static const struct scenario scenarios[] = {
 	 .op = {.acts = BOTH_ORDERS, .kind = R_FILE}},
 	{.name = "shared",
 	 .help = "MAP_SHARED anonymous memory: writes visible both ways",
-	 .run = run_shared,
+	 .run = shared_variant,
 	 .variants = v_orders},
 	{.name = "exec",
 	 .help = "the child execs /bin/true without touching the region",
@@ -2528,29 +2493,29 @@ static const struct scenario scenarios[] = {
 	 .variants = v_release},
 	{.name = "parent-exit",
 	 .help = "the parent exits first, the orphaned child checks on",
-	 .run = run_orphan,
+	 .run = orphan_variant,
 	 .variants = v_orphan},
 	{.name = "nested",
 	 .help = "the child forks a grandchild that checks",
-	 .run = run_nested,
+	 .run = nested_variant,
 	 .variants = v_nested},
 	{.name = "storm",
 	 .help = "12 forks in a row, each child checks a sample",
-	 .run = run_storm,
+	 .run = storm_variant,
 	 .variants = v_storm},
 	{.name = "pagemap",
 	 .help = "pagemap right after the fork: same present pages as before, "
 		 "same frames in both",
-	 .run = run_pagemap,
+	 .run = pagemap_variant,
 	 .variants = v_orders},
 	{.name = "process-vm",
 	 .help = "process_vm_readv/writev of the other's memory",
-	 .run = run_pvm,
+	 .run = pvm_variant,
 	 .variants = v_pvm},
 	{.name = "referenced",
 	 .help = "the parent's pages stay young (smaps Referenced) after "
 		 "the fork, as after a stock fork",
-	 .run = run_referenced,
+	 .run = referenced_variant,
 	 .variants = v_orders},
 };
 
