@@ -80,8 +80,7 @@ static int ff_node_resolve(struct ff_mm *ffm, struct ff_node *node,
 	else if (!pmd)
 		err = -EEXIST;
 	else if (last)
-		err = ff_table_attach(mm, pmd, node->table, node->addr,
-				      !detacher);
+		err = ff_table_attach(mm, pmd, node->table, !detacher);
 	else
 		err = ff_table_copy(mm, pmd, node, vma, detacher, gfp);
 	/*
@@ -272,8 +271,8 @@ static unsigned int ff_detach_record(struct ff_mm *ffm,
 		struct ff_node *node = nodes[i];
 		pmd_t *pmd = ff_pmd_lookup(ffm->mm, node->addr);
 
-		WARN_ON_ONCE(!pmd || ff_table_attach(ffm->mm, pmd, node->table,
-						     node->addr, false));
+		WARN_ON_ONCE(!pmd ||
+			     ff_table_attach(ffm->mm, pmd, node->table, false));
 		ff_node_untake(stash, node);
 		if (err == -ENOMEM)
 			ff_stat_inc(FF_STAT_FALLBACK_TABLE_NOMEM);

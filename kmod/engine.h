@@ -121,7 +121,7 @@ bool ff_pmd_settled(struct mm_struct *mm, unsigned long addr);
 int ff_table_detach(struct mm_struct *mm, pmd_t *pmd, struct page **table,
 		    unsigned int *nr_anon);
 int ff_table_attach(struct mm_struct *mm, pmd_t *pmd, struct page *table,
-		    unsigned long addr, bool shared);
+		    bool shared);
 int ff_table_copy(struct mm_struct *mm, pmd_t *pmd, struct ff_node *node,
 		  struct vm_area_struct *vma, bool detacher, gfp_t gfp);
 

@@ -203,16 +203,21 @@ static bool ff_table_maybe_pinned(const pte_t *ptes)
  * it is, with no per-entry work: its entries are exactly as before the
  * fork, or write-protected by owners that copied them since, and no other
  * process ever reached its pages.  Any other process (@shared: a child
- * whose parent dropped the table) gets what a stock fork would have left
- * it: every entry write-protected and every page no longer
- * anon-exclusive, so that a write copies the page if anyone else still
- * holds a reference to it (vmsplice, O_DIRECT), exactly as after a fork.
+ * whose parent copied or dropped the table) gets what a stock fork would
+ * have left it: every entry old and write-protected and every page no
+ * longer anon-exclusive, so that a write copies the page if anyone else
+ * still holds a reference to it (vmsplice, O_DIRECT), exactly as after a
+ * fork, and reclaim sees the child's pages as untouched by the child.
+ * Until the PMD is populated below, the table is mapped by nobody (no
+ * walker, no TLB entry can reach it), so plain stores of the new values
+ * suffice, where a mapped entry would need the atomic updates of
+ * ptep_set_wrprotect() and ptep_test_and_clear_young().
  *
  * Returns 0, -EEXIST if the PMD is taken, or -EBUSY if @shared and a
  * page may be pinned for DMA (nothing is changed then).
  */
 int ff_table_attach(struct mm_struct *mm, pmd_t *pmd, struct page *table,
-		    unsigned long addr, bool shared)
+		    bool shared)
 {
 	pte_t *ptes = (pte_t *)page_address(table);
 	spinlock_t *ptl;
@@ -227,13 +232,15 @@ int ff_table_attach(struct mm_struct *mm, pmd_t *pmd, struct page *table,
 	}
 	for (i = 0; shared && i < PTRS_PER_PTE; i++) {
 		pte_t pte = READ_ONCE(ptes[i]);
+		pte_t forked;
 
 		if (pte_none(pte))
 			continue;
 		if (!pte_special(pte))
 			ClearPageAnonExclusive(pte_page(pte));
-		if (pte_write(pte))
-			ptep_set_wrprotect(mm, addr + i * PAGE_SIZE, &ptes[i]);
+		forked = pte_mkold(pte_wrprotect(pte));
+		if (!pte_same(forked, pte))
+			set_pte(&ptes[i], forked);
 	}
 	/* Entries visible before the PMD, as pmd_install() does. */
 	smp_wmb();

@@ -180,6 +180,10 @@ teardown() {
 	matrix referenced
 }
 
+@test "the child's pages are old until it touches them, as after a stock fork, whichever process resolves first" {
+	matrix child-referenced
+}
+
 # --- larger: 64 MiB, 1 GiB, 2 GiB -----------------------------------------
 
 @test "64 MiB of 4 KiB pages: the table-level scenarios hold with the lazy engine" {

@@ -2332,6 +2332,47 @@ static void referenced_variant(int child_first)
 	region_teardown(&r);
 }
 
+/* The accessed bits a fork gives the child: a stock fork makes the
+ * child's copy of every entry old, so until the child touches the region
+ * none of its pages there counts as referenced, whether the child takes
+ * its own copy of each range (child-first) or the original table back
+ * after the parent took a copy (parent-first).  The child resolves its
+ * ranges by reading its pagemap, which touches no page.
+ */
+static void child_referenced_variant(int child_first)
+{
+	struct region r;
+	struct chan ch;
+	long rss_before, rss, ref;
+	pid_t pid;
+
+	region_setup(&r, R_ANON, 0);
+	smaps_referenced(&r, &rss_before, &ref);
+	pid = fork_paired(&ch);
+	if (pid == 0) {
+		if (!child_first)
+			await(&ch, "the parent's reads");
+		pagemap_snapshot(&r);
+		smaps_referenced(&r, &rss, &ref);
+		if (rss != rss_before || ref != 0)
+			fail("smaps after the fork and a pagemap read of the "
+			     "region: Referenced %ld kB of Rss %ld kB (Rss "
+			     "%ld kB before the fork; untouched: Referenced "
+			     "should be 0)",
+			     ref, rss, rss_before);
+		check(&r, "after the smaps check");
+		child_exit();
+	}
+	if (!child_first) {
+		read_each_table(&r);
+		tell(&ch);
+	}
+	chan_close(&ch);
+	reap(pid, "child");
+	check(&r, "after the child's checks");
+	region_teardown(&r);
+}
+
 /* ------------------------------------------------------------------ */
 /* The scenario table */
 
@@ -2516,6 +2557,11 @@ static const struct scenario scenarios[] = {
 	 .help = "the parent's pages stay young (smaps Referenced) after "
 		 "the fork, as after a stock fork",
 	 .run = referenced_variant,
+	 .variants = v_orders},
+	{.name = "child-referenced",
+	 .help = "the child's pages are old (smaps Referenced 0) until it "
+		 "touches them, as after a stock fork",
+	 .run = child_referenced_variant,
 	 .variants = v_orders},
 };
 
