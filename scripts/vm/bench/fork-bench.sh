@@ -145,21 +145,19 @@ for i in "${!size_list[@]}"; do
 				--write-reps 0 "${tput[@]}" || { fail=1; continue; }
 			add_csv "$config" "$lines"
 		done
-		declare -A samples=()
 		for ((round = 0; round < wr; round++)); do
 			rotated_configs
 			for config in "${order[@]}"; do
 				measure "$config" "$kind" "$size" --fork-reps 0 \
 					--write-reps 1 || { fail=1; continue; }
-				sample=$(cut -d, -f4 <<<"$lines")
-				samples[$config]+=" $sample"
-				writes+=$'\n'"$kernel,@ACCEL@,$cpus,${mem_mib}M,$kind,$size,$round,$config,$sample"
+				writes+=$'\n'"$kernel,@ACCEL@,$cpus,${mem_mib}M,$kind,$size,$round,$config,$(cut -d, -f4 <<<"$lines")"
 			done
 		done
 		for config in "${configs[@]}"; do
-			[[ -n ${samples[$config]:-} ]] || continue
-			# shellcheck disable=SC2086 # one sample per word
-			add_csv "$config" "$(summarize "$kind" "$size" ${samples[$config]})"
+			mapfile -t samples < <(awk -F, -v k="$kind" -v s="$size" -v c="$config" \
+				'$5 == k && $6 == s && $8 == c { print $9 }' <<<"$writes")
+			((${#samples[@]})) || continue
+			add_csv "$config" "$(summarize "$kind" "$size" "${samples[@]}")"
 		done
 	done
 done
