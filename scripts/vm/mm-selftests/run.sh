@@ -157,6 +157,10 @@ FLAKY=(
 now() { echo "${EPOCHREALTIME/./}"; }   # microseconds
 secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", (b - a) / 1e6 }'; }
 stat_served() { cat /sys/class/misc/fastfork/stats/forks_served 2>/dev/null || echo NA; }
+# served_delta BEFORE AFTER: how much forks_served grew, or ? if either read failed
+served_delta() {
+	if [[ $1 =~ ^[0-9]+$ && $2 =~ ^[0-9]+$ ]]; then echo $(($2 - $1)); else echo '?'; fi
+}
 
 selected=()
 for t in "${TESTS[@]}"; do
@@ -419,8 +423,7 @@ run_pass() {
 		done
 		p1=$(stat_served)
 		nsub=$(awk -F'\t' '{ n[$2]++ } END { for (s in n) printf " %s:%d", s, n[s] }' "$work/$mode/$i.sub")
-		served='?'
-		[[ $p0 =~ ^[0-9]+$ && $p1 =~ ^[0-9]+$ ]] && served=$((p1 - p0))
+		served=$(served_delta "$p0" "$p1")
 		echo "$served" >"$work/$mode/$i.served"
 		printf '  %-28s %-4s rc=%-7s %6ss  forks_served +%-5s subtests%s\n' "$id" "$res" "$rc" "$tm" "$served" "${nsub:- none}"
 		[[ $verbose == 1 ]] && sed 's/^/    | /' "$work/$mode/$i.out"
@@ -484,7 +487,7 @@ retry_skip_flips() {
 				run_one "$mode" "$i" "$line"
 				p1=$(stat_served)
 				score "$mode" "$i" "$id"
-				[[ $p0 =~ ^[0-9]+$ && $p1 =~ ^[0-9]+$ ]] && echo $((p1 - p0)) >"$work/$mode/$i.served"
+				served_delta "$p0" "$p1" >"$work/$mode/$i.served"
 				printf '  %-28s %-4s rc=%-7s %6ss  (%s, run %d)\n' "$id" "$res" "$rc" "$tm" "$mode" $((try + 1))
 			done
 			echo "plain+shim $id" >>"$work/retried"
