@@ -34,7 +34,10 @@ struct task_struct;
  * children.  All owners hold it at the same 2 MiB-aligned address.
  */
 struct ff_node {
-	struct page *table;	/* the PTE table page */
+	union {
+		struct page *table;	/* the PTE table page */
+		struct ff_node *next_free;	/* in the reserve (registry.c) */
+	};
 	unsigned long addr;	/* PMD-aligned user address */
 	unsigned int nr_anon;	/* present PTEs of anon pages (RSS) */
 	unsigned long detached_at; /* jiffies; the background resolver's age */

@@ -247,6 +247,58 @@ static void ff_node_ctor(void *object)
 	mutex_init(&node->lock);
 }
 
+/*
+ * Freed nodes kept for the next detach, up to FF_NODE_RESERVE_MAX.  A
+ * parent that takes back thousands of tables between two forks (one per
+ * 2 MiB range it touches) frees as many nodes, which empties whole slabs.
+ * The slab allocator keeps only a few empty slabs per cache and gives the
+ * others back (after a grace period: SLAB_TYPESAFE_BY_RCU), so the next
+ * fork had to get fresh pages and run the constructor on every object
+ * again: about a fifth of what a table cost a 4 GiB fork under TCG (see
+ * ENGINE-DESIGN.md).  A node in the reserve is still a node with a valid
+ * mutex, as ff_node_free() requires.  The reserve is a plain list under a
+ * spinlock: it is taken once per FF_NODE_BATCH nodes, and given to once
+ * per node freed, where kmem_cache_free() was called before.
+ */
+#define FF_NODE_RESERVE_MAX	8192	/* 16 GiB of tables, under 1 MiB */
+
+static DEFINE_SPINLOCK(ff_node_reserve_lock);
+static struct ff_node *ff_node_reserve;	/* linked through ->next_free */
+static unsigned int ff_node_reserve_nr;
+
+/* Move up to @want nodes from the reserve to @nodes; returns how many. */
+static unsigned int ff_node_reserve_take(void **nodes, unsigned int want)
+{
+	unsigned int n = 0;
+
+	spin_lock(&ff_node_reserve_lock);
+	for (; n < want && ff_node_reserve; n++) {
+		nodes[n] = ff_node_reserve;
+		ff_node_reserve = ff_node_reserve->next_free;
+	}
+	ff_node_reserve_nr -= n;
+	spin_unlock(&ff_node_reserve_lock);
+	return n;
+}
+
+/* Give @nodes[0..@nr) up: to the reserve while it has room, else freed. */
+static void ff_node_release(void **nodes, unsigned int nr)
+{
+	unsigned int kept;
+
+	spin_lock(&ff_node_reserve_lock);
+	for (kept = 0; kept < nr && ff_node_reserve_nr < FF_NODE_RESERVE_MAX;
+	     kept++, ff_node_reserve_nr++) {
+		struct ff_node *node = nodes[kept];
+
+		node->next_free = ff_node_reserve;
+		ff_node_reserve = node;
+	}
+	spin_unlock(&ff_node_reserve_lock);
+	if (kept < nr)
+		kmem_cache_free_bulk(ff_node_cache, nr - kept, nodes + kept);
+}
+
 int ff_registry_init(void)
 {
 	ff_node_cache = kmem_cache_create("ff_node", sizeof(struct ff_node), 0,
@@ -261,15 +313,23 @@ int ff_registry_init(void)
  */
 void ff_registry_exit(void)
 {
+	struct ff_node *node;
+
+	while ((node = ff_node_reserve)) {
+		ff_node_reserve = node->next_free;
+		kmem_cache_free(ff_node_cache, node);
+	}
+	ff_node_reserve_nr = 0;
 	kmem_cache_destroy(ff_node_cache);
 }
 
 /*
  * A node with one owner for the table about to be detached at @addr
  * (table and nr_anon still unset), from @stash.  An empty stash is
- * refilled with up to @want nodes in one bulk allocation: a detach loop
- * needs one node per table, and one slab call per table was a third of
- * a detach under TCG.  Returns NULL without memory.
+ * refilled with up to @want nodes from the reserve, or else in one bulk
+ * allocation: a detach loop needs one node per table, and one slab call
+ * per table was a third of a detach under TCG.  Returns NULL without
+ * memory.
  */
 struct ff_node *ff_node_take(struct ff_node_stash *stash, unsigned int want,
 			     unsigned long addr, gfp_t gfp)
@@ -280,7 +340,8 @@ struct ff_node *ff_node_take(struct ff_node_stash *stash, unsigned int want,
 		want = clamp(want, 1U, (unsigned int)FF_NODE_BATCH);
 		if (ff_inject_nomem(gfp))
 			return NULL;
-		stash->nr = kmem_cache_alloc_bulk(ff_node_cache, gfp, want,
+		stash->nr = ff_node_reserve_take(stash->nodes, want) ?:
+			    kmem_cache_alloc_bulk(ff_node_cache, gfp, want,
 						  stash->nodes);
 		if (!stash->nr)
 			return NULL;
@@ -302,10 +363,10 @@ void ff_node_untake(struct ff_node_stash *stash, struct ff_node *node)
 	stash->nodes[stash->nr++] = node;
 }
 
-/* Free the nodes left in @stash. */
+/* Give up the nodes left in @stash. */
 void ff_node_stash_drain(struct ff_node_stash *stash)
 {
-	kmem_cache_free_bulk(ff_node_cache, stash->nr, stash->nodes);
+	ff_node_release(stash->nodes, stash->nr);
 	stash->nr = 0;
 }
 
@@ -325,7 +386,7 @@ void ff_node_stash_drain(struct ff_node_stash *stash)
 void ff_node_free(struct ff_node *node)
 {
 	ff_stat_add(FF_STAT_TABLES_LIVE, -1);
-	kmem_cache_free(ff_node_cache, node);
+	ff_node_release((void **)&node, 1);
 }
 
 /*
