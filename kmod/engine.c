@@ -67,11 +67,11 @@ static int ff_node_resolve(struct ff_mm *ffm, struct ff_node *node,
 	struct mm_struct *mm = ffm->mm;
 	unsigned long idx = FF_IDX(node->addr);
 	pmd_t *pmd = ff_pmd_lookup(mm, node->addr);
-	bool detacher = xa_get_mark(&ffm->nodes, idx, FF_XA_DETACHER);
 	unsigned long nr_anon;
-	bool last;
+	bool detacher, last;
 	int err;
 
+	ff_index_load(&ffm->nodes, idx, &detacher);
 	mutex_lock(&node->lock);
 	last = refcount_read(&node->owners) == 1;
 	nr_anon = node->nr_anon;
@@ -101,7 +101,7 @@ static int ff_node_resolve(struct ff_mm *ffm, struct ff_node *node,
 		goto conflict;
 	if (err)
 		return err;
-	xa_erase(&ffm->nodes, idx);
+	ff_index_erase(&ffm->nodes, idx);
 	if (last) {
 		ff_node_free(node);
 		ff_stat_inc(FF_STAT_TABLES_ATTACHED);
@@ -167,7 +167,7 @@ static int ff_resolve_nodes(struct ff_mm *ffm, struct vm_area_struct *vma,
 	unsigned long idx;
 	int first_err = 0, ret;
 
-	xa_for_each_range(&ffm->nodes, idx, node, FF_IDX(start),
+	ff_index_for_each(&ffm->nodes, idx, node, FF_IDX(start),
 			  FF_IDX(end - 1)) {
 		ret = ff_node_resolve_aged(ffm, node, vma, 0, gfp);
 		if (ret < 0)
@@ -242,7 +242,7 @@ void ff_unmap_range(struct vm_area_struct *vma, unsigned long start,
 	if (!ffm)
 		return;
 	mutex_lock(&ffm->lock);
-	xa_for_each_range(&ffm->nodes, idx, node, FF_IDX(start),
+	ff_index_for_each(&ffm->nodes, idx, node, FF_IDX(start),
 			  FF_IDX(end - 1))
 		ff_node_resolve(ffm, node, vma,
 				ff_node_within(node, start, end), gfp);
@@ -252,7 +252,7 @@ void ff_unmap_range(struct vm_area_struct *vma, unsigned long start,
 
 /*
  * Record in @ffm the tables just detached by its mm, @nodes[0..@nr).  A
- * table that cannot be recorded (no memory for the xarray, or a node
+ * table that cannot be recorded (no memory for the index, or a node
  * already recorded at its index, which would mean a missing hook) goes
  * back under its PMD, which nothing can have filled meanwhile (the fork
  * holds the mmap lock for writing): nobody else saw it, and the stock
@@ -265,8 +265,8 @@ static unsigned int ff_detach_record(struct ff_mm *ffm,
 	unsigned int i, recorded;
 	int err;
 
-	recorded = ff_nodes_store(&ffm->nodes, nodes, nr, true,
-				  GFP_NOWAIT | __GFP_NOWARN, &err);
+	recorded = ff_index_record(&ffm->nodes, nodes, nr,
+				   GFP_NOWAIT | __GFP_NOWARN, &err);
 	for (i = recorded; i < nr; i++) {
 		struct ff_node *node = nodes[i];
 		pmd_t *pmd = ff_pmd_lookup(ffm->mm, node->addr);
@@ -356,7 +356,7 @@ static void ff_resolve_edges(struct ff_mm *ffm, struct vm_area_struct *vma)
 	for (i = 0; i < ARRAY_SIZE(edges); i++) {
 		if (i && edges[i] == edges[0])
 			break;	/* the VMA lies inside one 2 MiB range */
-		node = xa_load(&ffm->nodes, edges[i]);
+		node = ff_index_load(&ffm->nodes, edges[i], NULL);
 		if (node && !ff_node_within(node, vma->vm_start, vma->vm_end))
 			ff_node_resolve(ffm, node, vma, false,
 					GFP_KERNEL | __GFP_NOFAIL);
@@ -419,11 +419,9 @@ void ff_engine_fork_begin(struct vm_area_struct *dst_vma,
 int ff_engine_fork_end(struct vm_area_struct *dst_vma,
 		       struct vm_area_struct *src_vma, bool eager)
 {
-	unsigned long idx = FF_IDX(src_vma->vm_start);
+	unsigned long first = FF_IDX(src_vma->vm_start);
 	unsigned long last = FF_IDX(src_vma->vm_end - 1);
 	struct mm_struct *child = dst_vma->vm_mm;
-	struct ff_node *batch[FF_NODE_BATCH];
-	unsigned int i, nr, stored;
 	unsigned long tables = 0;
 	struct ff_mm *ffp, *ffc;
 	long anon = 0;
@@ -435,24 +433,15 @@ int ff_engine_fork_end(struct vm_area_struct *dst_vma,
 	if (!ffp)
 		return 0;
 	mutex_lock(&ffp->lock);
-	nr = ff_nodes_gather(&ffp->nodes, &idx, last, batch, FF_NODE_BATCH);
-	if (!nr)
+	if (!ff_index_find(&ffp->nodes, &first, last))
 		goto out;
 	ffc = ff_mm_lock_for_adding(child, SINGLE_DEPTH_NESTING);
 	if (!ffc) {
 		err = -ENOMEM;
 		goto out;
 	}
-	do {
-		stored = ff_nodes_store(&ffc->nodes, batch, nr, false,
-					GFP_KERNEL, &err);
-		for (i = 0; i < stored; i++) {
-			refcount_inc(&batch[i]->owners);
-			anon += batch[i]->nr_anon;
-		}
-		tables += stored;
-	} while (!err && (nr = ff_nodes_gather(&ffp->nodes, &idx, last, batch,
-					       FF_NODE_BATCH)));
+	err = ff_index_share(&ffp->nodes, &ffc->nodes, first, last, GFP_KERNEL,
+			     &tables, &anon);
 	/* The child's counters, as a stock fork would have set them. */
 	ff_add_anon_rss(child, anon);
 	atomic_long_add(tables * PTRS_PER_PTE * sizeof(pte_t),
@@ -493,7 +482,7 @@ unsigned int ff_resolve_older(struct ff_mm *ffm, unsigned long min_age)
 	do {
 		mmap_read_lock(mm);
 		mutex_lock(&ffm->lock);
-		nr = ff_nodes_gather(&ffm->nodes, &idx,
+		nr = ff_index_gather(&ffm->nodes, &idx,
 				     FF_IDX(TASK_SIZE_MAX - 1), batch,
 				     FF_NODE_BATCH);
 		for (i = 0; i < nr; i++) {

@@ -2,7 +2,9 @@
 /*
  * The detached page-table engine: interfaces between its three parts.
  *
- *   registry.c  which detached tables each mm holds (struct ff_mm, ff_node)
+ *   registry.c  which mms hold detached tables (struct ff_mm), and the
+ *               nodes (struct ff_node)
+ *   index.c     which node holds each 2 MiB range of one mm
  *   table.c     what is done to one PTE table: scan, detach, copy, attach
  *   engine.c    when: detach at an armed fork, hand on at every fork,
  *               resolve before the kernel touches a range, drop at unmap
@@ -48,6 +50,11 @@ struct ff_node {
 	struct mutex lock;
 };
 
+/* The nodes one mm holds, by FF_IDX() of their address (index.c). */
+struct ff_index {
+	struct xarray chunks;	/* of struct ff_chunk, private to index.c */
+};
+
 /*
  * The detached tables one mm holds, created with its first one and freed
  * when the mm is torn down (exit_mmap) or it holds none any more.
@@ -58,24 +65,19 @@ struct ff_mm {
 	struct mm_struct *mm;	/* key */
 	refcount_t ref;		/* the registry's + one per user */
 	struct mutex lock;	/* serialises changes to @nodes */
-	/* addr >> PMD_SHIFT -> struct ff_node; FF_XA_DETACHER marks those
-	 * this mm detached itself.
-	 */
-	struct xarray nodes;
+	struct ff_index nodes;
 	bool retired;		/* unhashed: takes no nodes; under @lock */
 	bool eager;		/* resolve all before first return to user */
 	struct callback_head eager_work;
 	struct rcu_head rcu;
 };
 
-#define FF_XA_DETACHER	XA_MARK_0
-
-/* The xarray index of the 2 MiB range that holds @addr. */
+/* The index of the 2 MiB range that holds @addr. */
 #define FF_IDX(addr)	((addr) >> PMD_SHIFT)
 
 /*
- * Nodes handled per batch: allocated, recorded, handed on, and resolved
- * by the background resolver per hold of the locks.
+ * Nodes handled per batch: allocated and recorded at detach, and
+ * resolved by the background resolver per hold of the locks.
  */
 #define FF_NODE_BATCH	32
 
@@ -111,12 +113,31 @@ struct ff_node *ff_node_take(struct ff_node_stash *stash, unsigned int want,
 void ff_node_untake(struct ff_node_stash *stash, struct ff_node *node);
 void ff_node_stash_drain(struct ff_node_stash *stash);
 void ff_node_free(struct ff_node *node);
-unsigned int ff_nodes_store(struct xarray *xa, struct ff_node **nodes,
-			    unsigned int nr, bool detacher, gfp_t gfp,
-			    int *err);
-unsigned int ff_nodes_gather(struct xarray *xa, unsigned long *idx,
+
+/* index.c: callers hold the ff_mm.lock, except as ff_index_any() says. */
+void ff_index_init(struct ff_index *ix);
+bool ff_index_empty(struct ff_index *ix);
+void ff_index_destroy(struct ff_index *ix);
+bool ff_index_any(struct ff_index *ix, unsigned long first,
+		  unsigned long last);
+struct ff_node *ff_index_load(struct ff_index *ix, unsigned long idx,
+			      bool *detacher);
+struct ff_node *ff_index_find(struct ff_index *ix, unsigned long *idx,
+			      unsigned long last);
+void ff_index_erase(struct ff_index *ix, unsigned long idx);
+unsigned int ff_index_record(struct ff_index *ix, struct ff_node **nodes,
+			     unsigned int nr, gfp_t gfp, int *err);
+int ff_index_share(struct ff_index *src, struct ff_index *dst,
+		   unsigned long first, unsigned long last, gfp_t gfp,
+		   unsigned long *tables, long *anon);
+unsigned int ff_index_gather(struct ff_index *ix, unsigned long *idx,
 			     unsigned long last, struct ff_node **nodes,
 			     unsigned int max);
+
+/* Every node of @ix at an index in [@first, @last], in order of index. */
+#define ff_index_for_each(ix, idx, node, first, last)			\
+	for ((idx) = (first); ((node) = ff_index_find((ix), &(idx), (last))); \
+	     (idx)++)
 
 /* table.c */
 pmd_t *ff_pmd_lookup(struct mm_struct *mm, unsigned long addr);

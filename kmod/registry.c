@@ -75,7 +75,6 @@ struct ff_mm *ff_mm_get(struct mm_struct *mm)
 bool ff_mm_may_hold(struct mm_struct *mm, unsigned long start,
 		    unsigned long end)
 {
-	unsigned long idx = start >> PMD_SHIFT;
 	struct ff_mm *ffm;
 	bool found = false;
 
@@ -84,8 +83,8 @@ bool ff_mm_may_hold(struct mm_struct *mm, unsigned long start,
 	rcu_read_lock();
 	ffm = ff_mm_lookup_rcu(mm);
 	if (ffm)
-		found = xa_find(&ffm->nodes, &idx, (end - 1) >> PMD_SHIFT,
-				XA_PRESENT);
+		found = ff_index_any(&ffm->nodes, FF_IDX(start),
+				     FF_IDX(end - 1));
 	rcu_read_unlock();
 	return found;
 }
@@ -106,7 +105,7 @@ struct ff_mm *ff_mm_get_or_create(struct mm_struct *mm)
 	ffm->mm = mm;
 	refcount_set(&ffm->ref, 2);	/* the registry's and the caller's */
 	mutex_init(&ffm->lock);
-	xa_init(&ffm->nodes);
+	ff_index_init(&ffm->nodes);
 
 	spin_lock(&ff_registry_lock);
 	old = ff_mm_lookup_rcu(mm);
@@ -127,7 +126,7 @@ void ff_mm_put(struct ff_mm *ffm)
 {
 	if (!refcount_dec_and_test(&ffm->ref))
 		return;
-	xa_destroy(&ffm->nodes);
+	ff_index_destroy(&ffm->nodes);
 	mmdrop(ffm->mm);
 	kfree_rcu(ffm, rcu);
 	module_put(THIS_MODULE);
@@ -178,7 +177,7 @@ struct ff_mm *ff_mm_lock_for_adding(struct mm_struct *mm,
  */
 void ff_mm_unlock(struct ff_mm *ffm)
 {
-	bool retire = xa_empty(&ffm->nodes) && ff_mm_retire_locked(ffm);
+	bool retire = ff_index_empty(&ffm->nodes) && ff_mm_retire_locked(ffm);
 
 	mutex_unlock(&ffm->lock);
 	if (retire)
@@ -197,7 +196,7 @@ void ff_mm_forget(struct mm_struct *mm)
 	if (!ffm)
 		return;
 	mutex_lock(&ffm->lock);
-	if (!xa_empty(&ffm->nodes))
+	if (!ff_index_empty(&ffm->nodes))
 		pr_err("mm torn down with detached tables left (an unmap was missed); leaking them\n");
 	retire = ff_mm_retire_locked(ffm);
 	mutex_unlock(&ffm->lock);
@@ -387,87 +386,4 @@ void ff_node_free(struct ff_node *node)
 {
 	ff_stat_add(FF_STAT_TABLES_LIVE, -1);
 	ff_node_release((void **)&node, 1);
-}
-
-/*
- * Record @nodes[0..@nr), in ascending order of address, in @xa at their
- * own indices, marked FF_XA_DETACHER if @detacher, in one walk of the
- * xarray: the next index is one step from the last, where xa_insert()
- * would walk down from the root for each.  Stops at the first index
- * already taken (-EBUSY) or when out of memory (-ENOMEM).  Caller holds
- * the ff_mm.lock that @xa belongs to.  Returns how many were recorded,
- * @nodes[0..ret), and the error in *@err (0 if all).
- */
-unsigned int ff_nodes_store(struct xarray *xa, struct ff_node **nodes,
-			    unsigned int nr, bool detacher, gfp_t gfp,
-			    int *err)
-{
-	XA_STATE(xas, xa, 0);
-	unsigned int i = 0;
-	bool on_last;	/* @xas points at the slot stored last */
-	void *entry;
-
-	*err = 0;
-	do {
-		on_last = false;
-		xas_lock(&xas);
-		for (; i < nr; i++) {
-			unsigned long idx = FF_IDX(nodes[i]->addr);
-
-			if (ff_inject_nomem(gfp)) {
-				*err = -ENOMEM;
-				break;
-			}
-			if (on_last && xas.xa_index + 1 == idx) {
-				entry = xas_next(&xas);
-			} else {
-				xas_set(&xas, idx);
-				entry = xas_load(&xas);
-			}
-			if (entry) {
-				*err = -EBUSY;
-				break;
-			}
-			xas_store(&xas, nodes[i]);
-			if (xas_error(&xas))
-				break;	/* no memory under the lock */
-			if (detacher)
-				xas_set_mark(&xas, FF_XA_DETACHER);
-			on_last = true;
-		}
-		xas_unlock(&xas);
-	} while (xas_nomem(&xas, gfp));	/* frees what it kept, at the end */
-	if (!*err)
-		*err = xas_error(&xas);
-	return i;
-}
-
-/*
- * Collect up to @max nodes of @xa from index *@idx to @last, in
- * ascending order, and move *@idx past them.  Caller holds the
- * ff_mm.lock that @xa belongs to, so the nodes stay while it does; one
- * that drops the lock between calls resumes at *@idx and misses what
- * changed below it meanwhile.
- * Returns how many were collected; 0 once the range is done.
- */
-unsigned int ff_nodes_gather(struct xarray *xa, unsigned long *idx,
-			     unsigned long last, struct ff_node **nodes,
-			     unsigned int max)
-{
-	XA_STATE(xas, xa, *idx);
-	struct ff_node *node;
-	unsigned int n = 0;
-
-	rcu_read_lock();
-	xas_for_each(&xas, node, last) {
-		if (xas_retry(&xas, node))
-			continue;
-		nodes[n++] = node;
-		if (n == max)
-			break;
-	}
-	rcu_read_unlock();
-	if (n)
-		*idx = FF_IDX(nodes[n - 1]->addr) + 1;
-	return n;
 }
