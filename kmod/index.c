@@ -13,7 +13,7 @@
  *
  * Locking: every change, and every lookup that returns a node, runs
  * under the ff_mm.lock of the index's mm.  ff_index_any() alone runs
- * under RCU without that lock: it reads slots with READ_ONCE(), and a
+ * under RCU without that lock: it reads each slot once, and a
  * chunk leaves the xarray when its last slot is cleared and is freed
  * after a grace period.  A chunk is never left empty in the xarray, so an
  * index without chunks holds no node.
@@ -135,16 +135,7 @@ void ff_index_destroy(struct ff_index *ix)
 bool ff_index_any(struct ff_index *ix, unsigned long first,
 		  unsigned long last)
 {
-	unsigned long cidx = first >> FF_CHUNK_SHIFT, idx;
-	struct ff_chunk *chunk;
-
-	for (; (chunk = ff_chunk_find(ix, &cidx, last)); cidx++) {
-		for (idx = max(first, ff_chunk_first(cidx));
-		     idx <= min(last, ff_chunk_last(cidx)); idx++)
-			if (READ_ONCE(chunk->slots[idx & FF_CHUNK_MASK]))
-				return true;
-	}
-	return false;
+	return ff_index_find(ix, &first, last);
 }
 
 /*
@@ -164,7 +155,9 @@ struct ff_node *ff_index_load(struct ff_index *ix, unsigned long idx,
 
 /*
  * The first node of @ix at an index from *@idx to @last, with *@idx set
- * to its index; NULL if there is none.
+ * to its index; NULL if there is none.  Each slot is read once, so that
+ * ff_index_any() can ask under RCU alone (the node it finds is only
+ * valid under the ff_mm.lock).
  */
 struct ff_node *ff_index_find(struct ff_index *ix, unsigned long *idx,
 			      unsigned long last)
@@ -175,7 +168,7 @@ struct ff_node *ff_index_find(struct ff_index *ix, unsigned long *idx,
 	for (; (chunk = ff_chunk_find(ix, &cidx, last)); cidx++) {
 		for (i = max(*idx, ff_chunk_first(cidx));
 		     i <= min(last, ff_chunk_last(cidx)); i++) {
-			slot = chunk->slots[i & FF_CHUNK_MASK];
+			slot = READ_ONCE(chunk->slots[i & FF_CHUNK_MASK]);
 			if (slot) {
 				*idx = i;
 				return ff_slot_node(slot);
