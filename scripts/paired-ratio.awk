@@ -1,14 +1,17 @@
-# paired-ratio.awk: how much slower or faster fastfork's parent writes
-# after a fork than stock's, from samples taken in rounds.
+# paired-ratio.awk: how much slower or faster fastfork is than stock fork
+# at one measurement, from samples taken in rounds.
 #
 #   awk -F, -f scripts/paired-ratio.awk write-after-fork-A-S.csv
+#   awk -F, -v value=fork_us -f scripts/paired-ratio.awk fork-rounds-A-S.csv
 #
-# Input: the CSV scripts/bench-fork writes (header first), columns
-#   kernel,accel,cpus,mem,page_kind,size_mib,round,config,write_us[,...]
-# One round runs stock, lazy and eager once each, one after the other, so
-# the host's drift (which moves a 1 GiB write by 30 % under TCG) hits the
-# three alike; a round's ratio cancels it where the medians of each
-# configuration do not.
+# Input: a CSV scripts/bench-fork writes (header first), columns
+#   kernel,accel,cpus,mem,page_kind,size_mib,round,config,VALUE[,...]
+# where VALUE, the column compared, is -v value (default write_us: the
+# parent's write_after_fork; fork_us: fork latency).  One round runs
+# stock, lazy and eager once each, one after the other, so the host's
+# drift (which moves a 1 GiB write by 30 % and a 1 GiB lazy fork by 2x
+# under TCG) hits the three alike; a round's ratio cancels it where the
+# medians of each configuration do not.
 #
 # Output, one line per page kind, size and fastfork configuration (after
 # a header):
@@ -25,9 +28,11 @@
 # Rounds where stock or the configuration has no sample are left out.
 
 NR == 1 {
+	if (value == "")
+		value = "write_us"
 	for (i = 1; i <= NF; i++)
 		col[$i] = i
-	split("page_kind size_mib round config write_us", need, " ")
+	split("page_kind size_mib round config " value, need, " ")
 	for (i in need)
 		if (!(need[i] in col)) {
 			printf "paired-ratio: no column %s\n", need[i] > "/dev/stderr"
@@ -39,9 +44,9 @@ NR == 1 {
 
 {
 	group = $col["page_kind"] "," $col["size_mib"]
-	us = $col["write_us"] + 0
+	us = $col[value] + 0
 	if (us <= 0) {
-		printf "paired-ratio: line %d: write_us %s is not a positive time\n", NR, $col["write_us"] > "/dev/stderr"
+		printf "paired-ratio: line %d: %s %s is not a positive time\n", NR, value, $col[value] > "/dev/stderr"
 		bad = 1
 		exit 1
 	}

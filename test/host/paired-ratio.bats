@@ -1,7 +1,7 @@
 #!/usr/bin/env bats
 # scripts/paired-ratio.awk, which scripts/bench-fork uses to compare the
-# parent's write_after_fork time of lazy and eager with stock's, round by
-# round, with a 95 % interval.
+# parent's write_after_fork time and the fork latency of lazy and eager
+# with stock's, round by round, with a 95 % interval.
 
 bats_require_minimum_version 1.5.0
 
@@ -88,4 +88,22 @@ lazy_line() {
 	add_round 1 1000 0
 	run -1 awk -F, -f "$AWK_PROG" "$CSV"
 	[[ $output == "paired-ratio: line 3: write_us 0 is not a positive time" ]]
+}
+
+@test "value names the column compared instead of write_us" {
+	local r
+	echo "kernel,accel,cpus,mem,page_kind,size_mib,round,config,write_us,fork_us,host_cpu" >"$CSV"
+	for r in 1 2 3 4 5 6; do
+		# write_us says lazy is as fast as stock, fork_us that it is 20x faster.
+		printf '6.1,tcg,2,2724M,4k,1024,%s,stock,1000,%s,cpu\n' "$r" $((40000 * r)) >>"$CSV"
+		printf '6.1,tcg,2,2724M,4k,1024,%s,lazy,1000,%s,cpu\n' "$r" $((2000 * r)) >>"$CSV"
+	done
+	run -0 awk -F, -v value=fork_us -f "$AWK_PROG" "$CSV"
+	[[ ${lines[1]} == 4k,1024,lazy,6,0.0500,0.0500,0.0500 ]]
+}
+
+@test "a value column the CSV lacks is an error" {
+	add_round 1 1000 1100
+	run -1 awk -F, -v value=fork_us -f "$AWK_PROG" "$CSV"
+	[[ $output == "paired-ratio: no column fork_us" ]]
 }

@@ -11,8 +11,10 @@
 # LD_PRELOAD=$FF_SHIM FASTFORK_MODE=force FASTFORK_ENGINE=lazy|eager) it runs
 # one fork_bench process for the fork latencies, then WRITE_REPS rounds of
 # one fork_bench process per configuration, each measuring one
-# write_after_fork sample, and reports their median and p90 (lower median,
-# ceil(0.9 n)-th sample, as fork_bench does).  The order of the three
+# write_after_fork sample (after 3 fork_latency and 3 refork_latency
+# samples of its own: their median is the round's fork latency), and
+# reports the write samples' median and p90 (lower median, ceil(0.9 n)-th
+# sample, as fork_bench does).  The order of the three
 # configurations rotates from one run to the next, so that none always
 # runs first (the first process of a boot to use much guest memory once
 # paid the host's first touch of it: scripts/vm-run --prealloc), and the
@@ -27,6 +29,8 @@
 #                                    its round (scripts/paired-ratio.awk
 #                                    compares the configurations round by
 #                                    round)
+#   FASTFORK-BENCH-FORKS-BEGIN/END   every round's fork latency, the same
+#                                    way
 # Exits non-zero when a measurement fails (fork_bench fails, wrong served
 # count, THP not backing the thp region); never on timing.
 set -uo pipefail
@@ -38,6 +42,10 @@ shim=${FF_SHIM:-/opt/fastfork/lib/libfastfork.so}
 served=/sys/class/misc/fastfork/stats/forks_served
 thp=/sys/kernel/mm/transparent_hugepage/enabled
 
+# fork_latency samples per round process: a median of three is robust to
+# one slow fork, and three stock forks of 4 GiB add under a second of the
+# round's minute.
+round_fork_reps=3
 fail=0
 kernel=$(uname -r)
 cpus=$(nproc)
@@ -51,6 +59,7 @@ echo "fork-bench: $kernel, $cpus CPUs, MemTotal ${mem_mib} MiB, guest CPU: $(sed
 csv="kernel,accel,cpus,mem,config,page_kind,size_mib,metric,median_us,p90_us,reps,per_sec"
 srv="kernel,config,page_kind,size_mib,forks,served_before,served_after,served_delta,expected_delta,ok"
 writes="kernel,accel,cpus,mem,page_kind,size_mib,round,config,write_us"
+forks="kernel,accel,cpus,mem,page_kind,size_mib,round,config,fork_us"
 
 run_config() { # CONFIG ARGS...
 	local config=$1
@@ -119,6 +128,11 @@ add_csv() {
 	done <<<"$2"
 }
 
+# metric_median METRIC: the median of METRIC in $lines (fork_bench's CSV)
+metric_median() {
+	awk -F, -v m="$1" '$3 == m { print $4 }' <<<"$lines"
+}
+
 # summarize KIND SIZE SAMPLES...: one write_after_fork CSV line
 summarize() {
 	local kind=$1 size=$2
@@ -148,9 +162,12 @@ for i in "${!size_list[@]}"; do
 		for ((round = 0; round < wr; round++)); do
 			rotated_configs
 			for config in "${order[@]}"; do
-				measure "$config" "$kind" "$size" --fork-reps 0 \
-					--write-reps 1 || { fail=1; continue; }
-				writes+=$'\n'"$kernel,@ACCEL@,$cpus,${mem_mib}M,$kind,$size,$round,$config,$(cut -d, -f4 <<<"$lines")"
+				measure "$config" "$kind" "$size" \
+					--fork-reps "$round_fork_reps" --write-reps 1 ||
+					{ fail=1; continue; }
+				prefix="$kernel,@ACCEL@,$cpus,${mem_mib}M,$kind,$size,$round,$config"
+				writes+=$'\n'"$prefix,$(metric_median write_after_fork)"
+				forks+=$'\n'"$prefix,$(metric_median fork_latency)"
 			done
 		done
 		for config in "${configs[@]}"; do
@@ -171,4 +188,7 @@ echo FASTFORK-BENCH-SERVED-END
 echo FASTFORK-BENCH-WRITES-BEGIN
 echo "$writes"
 echo FASTFORK-BENCH-WRITES-END
+echo FASTFORK-BENCH-FORKS-BEGIN
+echo "$forks"
+echo FASTFORK-BENCH-FORKS-END
 exit $fail
