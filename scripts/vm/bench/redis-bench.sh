@@ -1,6 +1,6 @@
 #!/bin/bash
 # Guest side of scripts/bench-redis (runs in the VM as root, from /payload):
-#   bash /payload/redis-bench.sh SIZE_MIB RATE BGSAVES VALUE_SIZE CHECK_KEYS GAP_MS
+#   bash /payload/redis-bench.sh SIZE_MIB RATE BGSAVES VALUE_SIZE CHECK_KEYS GAP_MS [SCHED]
 # THP is set to "never" (as Redis recommends).  For each configuration, in
 # this order, one redis-server runs at a time on 127.0.0.1:6400 (no RDB
 # saves of its own, latency-monitor-threshold 1 ms):
@@ -23,6 +23,16 @@
 #           requests per second, open loop, while it fires BGSAVES BGSAVEs,
 #           GAP_MS apart (and GAP_MS of load before the first and after the
 #           last); afterwards LATENCY HISTORY fork is read.
+# SCHED (default shared): how the server, its BGSAVE child and the client
+# share the CPUs:
+#   shared  all three ordinary tasks (SCHED_OTHER, nice 0)
+#   rt      the server runs SCHED_FIFO 10 with SCHED_RESET_ON_FORK, so that
+#           its BGSAVE child starts as an ordinary task, and the client
+#           SCHED_FIFO 20: the child only gets the CPU time that neither
+#           wants, as on a host where it has a core of its own.  Meant for
+#           one vCPU: under single-threaded TCG a second vCPU takes turns
+#           with the first on one host thread whatever the guest's
+#           priorities, so a child on it slows the server all the same.
 # forks_served (/sys/class/misc/fastfork/stats/forks_served) must grow by
 # exactly one per BGSAVE for lazy and eager and not at all for stock; the
 # log also shows what every other counter of the module moved by in the
@@ -40,13 +50,18 @@
 set -uo pipefail
 
 size_mib=${1:?size} rate=${2:?rate} bgsaves=${3:?bgsaves} value_size=${4:?value size}
-check_keys=${5:?check keys} gap_ms=${6:?gap ms}
+check_keys=${5:?check keys} gap_ms=${6:?gap ms} sched=${7:-shared}
 progs=${FF_PROGS:-/opt/fastfork/progs}
 shim=${FF_SHIM:-/opt/fastfork/lib/libfastfork.so}
 served_file=/sys/class/misc/fastfork/stats/forks_served
 thp=/sys/kernel/mm/transparent_hugepage/enabled
 PORT=6400 CHECK_PORT=6401
 
+case $sched in
+shared) server_sched=() client_sched=() ;;
+rt) server_sched=(chrt --reset-on-fork --fifo 10) client_sched=(chrt --fifo 20) ;;
+*) echo "redis-bench: SCHED must be shared or rt, not '$sched'" >&2; exit 2 ;;
+esac
 fail=0
 kernel=$(uname -r)
 cpus=$(nproc)
@@ -61,11 +76,11 @@ ccli() { redis-cli -p "$CHECK_PORT" "$@" | tr -d '\r'; }
 [[ -r $served_file ]] || { echo "redis-bench: $served_file missing (module not loaded?)" >&2; exit 1; }
 [[ -x $progs/redis_load ]] || { echo "redis-bench: $progs/redis_load missing" >&2; exit 1; }
 echo never >"$thp" || { echo "redis-bench: cannot set $thp" >&2; exit 1; }
-say "$kernel, $cpus CPUs, MemTotal ${mem_mib} MiB, THP enabled: $(cat $thp); $(redis-server --version)"
+say "$kernel, $cpus CPUs, MemTotal ${mem_mib} MiB, THP enabled: $(cat $thp), scheduling $sched; $(redis-server --version)"
 
 keys=$(keys_for "$size_mib" "$value_size")
 
-csv="kernel,accel,cpus,mem,dataset_mib,used_memory_mib,rss_mib,keys,value_size,rate,bgsaves,config,window,requests,p50_us,p99_us,p999_us,max_us,fork_usec_median,fork_usec_max,fork_events,fork_event_max_ms,served_delta,late_sends,check"
+csv="kernel,accel,cpus,mem,dataset_mib,used_memory_mib,rss_mib,keys,value_size,rate,bgsaves,config,window,requests,p50_us,p99_us,p999_us,max_us,fork_usec_median,fork_usec_max,fork_events,fork_event_max_ms,served_delta,late_sends,check,sched"
 bgcsv="kernel,config,bgsave,start_ms,end_ms,window_ms,latest_fork_usec"
 
 # check CONFIG DIR: snapshot correctness; prints pass or fail
@@ -127,6 +142,9 @@ median() { tr ';' '\n' | sort -n | awk '{ v[NR] = $1 } END { if (NR) print v[int
 for config in stock lazy eager; do
 	dir=/tmp/redis-bench-$config
 	start_server "$config" "$dir" || { bad "$config: redis-server did not start"; continue; }
+	if [[ $sched == rt && $(chrt -p "$server_pid") != *"policy: SCHED_FIFO|SCHED_RESET_ON_FORK"* ]]; then
+		bad "$config: redis-server does not run SCHED_FIFO with SCHED_RESET_ON_FORK: $(chrt -p "$server_pid")"
+	fi
 	check_result=fail
 	check "$config" "$dir"
 	say "$config: snapshot check $check_result"
@@ -140,7 +158,7 @@ for config in stock lazy eager; do
 	cli latency reset >/dev/null
 	before=$(served) counters_before=$(counters)
 	t=$SECONDS
-	out=$("$progs/redis_load" --port "$PORT" --keys "$keys" --rate "$rate" \
+	out=$("${client_sched[@]}" "$progs/redis_load" --port "$PORT" --keys "$keys" --rate "$rate" \
 		--value-size "$value_size" --bgsaves "$bgsaves" --warmup-ms "$gap_ms" \
 		--gap-ms "$gap_ms")
 	rc=$?
@@ -166,7 +184,7 @@ for config in stock lazy eager; do
 	late=$(awk -F, '$1 == "totals" { print $5 }' <<<"$out")
 	while IFS=, read -r tag window n p50 p99 p999 max; do
 		[[ $tag == window && $window != all ]] || continue
-		csv+=$'\n'"$kernel,@ACCEL@,$cpus,${mem_mib}M,$size_mib,$used_mib,$rss_mib,$keys,$value_size,$rate,$bgsaves,$config,$window,$n,$p50,$p99,$p999,$max,$fork_med,$fork_max,$events,$event_max,$((after - before)),$late,$check_result"
+		csv+=$'\n'"$kernel,@ACCEL@,$cpus,${mem_mib}M,$size_mib,$used_mib,$rss_mib,$keys,$value_size,$rate,$bgsaves,$config,$window,$n,$p50,$p99,$p999,$max,$fork_med,$fork_max,$events,$event_max,$((after - before)),$late,$check_result,$sched"
 	done <<<"$out"
 	while IFS=, read -r tag i s e f; do
 		[[ $tag == bgsave ]] || continue

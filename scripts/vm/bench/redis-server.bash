@@ -3,7 +3,9 @@
 # 127.0.0.1:$PORT under a chosen fork configuration, the client calls
 # they make, and the module's counters.
 # Expects: PORT, shim (the libfastfork.so path) and served_file
-# (/sys/class/misc/fastfork/stats/forks_served); sets server_pid.
+# (/sys/class/misc/fastfork/stats/forks_served); optionally server_sched,
+# a command that start_server runs redis-server under (chrt ...); sets
+# server_pid.
 # shellcheck shell=bash disable=SC2154,SC2034 # those globals
 
 served() { cat "$served_file"; }
@@ -17,6 +19,7 @@ counter_moves() { # BEFORE AFTER (counters snapshots): what each one moved by
 		!after { before[$1] = $2; next }
 		$2 != before[$1] { printf " %s %+d", $1, $2 - before[$1] }'
 }
+[[ -v server_sched ]] || server_sched=()
 cli() { redis-cli -p "$PORT" "$@" | tr -d '\r'; }
 field() { # SECTION FIELD
 	cli info "$1" | sed -n "s/^$2://p"
@@ -52,9 +55,9 @@ start_server() {
 		--appendonly no --daemonize no --logfile "$dir/redis.log"
 		--enable-debug-command yes --latency-monitor-threshold 1)
 	case $config in
-	stock) env -u LD_PRELOAD redis-server "${args[@]}" & ;;
-	*) env LD_PRELOAD="$shim" FASTFORK_MODE=force FASTFORK_ENGINE="$config" \
-		redis-server "${args[@]}" & ;;
+	stock) "${server_sched[@]}" env -u LD_PRELOAD redis-server "${args[@]}" & ;;
+	*) "${server_sched[@]}" env LD_PRELOAD="$shim" FASTFORK_MODE=force \
+		FASTFORK_ENGINE="$config" redis-server "${args[@]}" & ;;
 	esac
 	server_pid=$!
 	wait_up "$PORT" 60 && return 0
