@@ -142,8 +142,10 @@ median() { tr ';' '\n' | sort -n | awk '{ v[NR] = $1 } END { if (NR) print v[int
 for config in stock lazy eager; do
 	dir=/tmp/redis-bench-$config
 	start_server "$config" "$dir" || { bad "$config: redis-server did not start"; continue; }
-	if [[ $sched == rt && $(chrt -p "$server_pid") != *"policy: SCHED_FIFO|SCHED_RESET_ON_FORK"* ]]; then
-		bad "$config: redis-server does not run SCHED_FIFO with SCHED_RESET_ON_FORK: $(chrt -p "$server_pid")"
+	if [[ $sched == rt ]]; then
+		policy=$(chrt -p "$server_pid")
+		[[ $policy == *"policy: SCHED_FIFO|SCHED_RESET_ON_FORK"* ]] ||
+			bad "$config: redis-server does not run SCHED_FIFO with SCHED_RESET_ON_FORK: $policy"
 	fi
 	check_result=fail
 	check "$config" "$dir"
